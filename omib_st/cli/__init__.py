@@ -1,0 +1,55 @@
+"""``omib-st`` command line: thin wrappers that parse, call the Python API and write atomically.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args) -> int``;
+modules import nothing heavy at top level so that ``omib-st --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from omib_st import __version__
+from omib_st.errors import OmibError
+
+_COMMANDS = ("demo", "detect", "fit", "score", "info", "benchmark")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omib-st",
+        description="Find anomalous tissue regions in spatial transcriptomics (expression + H&E).",
+    )
+    parser.add_argument("--version", action="version", version=f"omib-st {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(f"omib_st.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"omib_st.cli.{name}":
+                raise
+            continue
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``omib-st``; returns the exit code (2 for user errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except OmibError as err:
+        print(f"omib-st {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"omib-st {args.command}: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

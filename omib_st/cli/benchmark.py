@@ -1,0 +1,62 @@
+"""``omib-st benchmark NAME``: run one of the benchmarks on the shared OMIB core."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+_BENCHMARKS = ("synthetic", "her2st", "cremad", "mosi", "perf")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "benchmark", help="run a benchmark (synthetic, her2st, cremad, mosi, perf)"
+    )
+    names = parser.add_subparsers(dest="benchmark", metavar="NAME", required=True)
+    for name in _BENCHMARKS:
+        try:
+            module = importlib.import_module(f"omib_st.cli.benchmark_{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"omib_st.cli.benchmark_{name}":
+                raise
+            continue
+        module.add_parser(names)
+
+
+def add_core_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags every benchmark shares: schedule, hardware and the ablation switches of the core."""
+    parser.add_argument("--epochs", type=int, help="main-stage epochs (train.max_epochs)")
+    parser.add_argument(
+        "--warmup-epochs", type=int, help="warm-up epochs; 0 = the w/o warm-up ablation"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--fusion", choices=("cross_attention", "concat"), help="concat = w/o cross-attention"
+    )
+    parser.add_argument(
+        "--no-omf", action="store_true", help="late fusion of the TRB heads (no fusion block)"
+    )
+    parser.add_argument("--fixed-r", action="store_true", help="fix r_m = 1 (no dynamic weights)")
+    parser.add_argument("--beta", help='"auto" (= M_u) or a number')
+    parser.add_argument("--beta-scale", type=float, help="multiply β (sweeps in units of M_u)")
+
+
+def core_overrides(args: argparse.Namespace) -> dict:
+    """Dotted config overrides from :func:`add_core_arguments` flags (only those given)."""
+    overrides = {"train.seed": args.seed, "train.device": args.device}
+    if args.epochs is not None:
+        overrides["train.max_epochs"] = args.epochs
+    if args.warmup_epochs is not None:
+        overrides["train.warmup_epochs"] = args.warmup_epochs
+    if args.fusion is not None:
+        overrides["omib.fusion"] = args.fusion
+    if args.no_omf:
+        overrides["omib.omf"] = False
+    if args.fixed_r:
+        overrides["omib.dynamic_r"] = False
+    if args.beta is not None:
+        overrides["omib.beta"] = args.beta if args.beta == "auto" else float(args.beta)
+    if args.beta_scale is not None:
+        overrides["omib.beta_scale"] = args.beta_scale
+    return overrides

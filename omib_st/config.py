@@ -1,0 +1,315 @@
+"""Typed, frozen configuration: the single source of truth for every setting.
+
+YAML appears only at the edges (``--config`` files, workflows): :func:`load_config` turns a
+mapping into these dataclasses and refuses unknown keys and out-of-range values, and
+:func:`to_dict` turns them back into plain types for ``uns["omib"]["params"]`` and model folders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from omib_st.errors import OmibError
+
+
+@dataclass(frozen=True)
+class OMIBConfig:
+    """The OMIB core (see docs/method.md); defaults follow ``omib-method.md``."""
+
+    latent_dim: int = 32
+    """Width d_ζ of each modality's variational bottleneck."""
+    fused_dim: int = 32
+    """Width d_ξ of the fused representation ξ."""
+    fusion: Literal["cross_attention", "concat"] = "cross_attention"
+    """``concat`` is the paper's "w/o cross-attention" ablation."""
+    n_tokens: int = 4
+    """Tokens each ζ_m is split into inside the cross-attention network."""
+    n_heads: int = 4
+    n_layers: int = 1
+    dropout: float = 0.0
+    omf: bool = True
+    """False removes the fusion block: predictions are the late fusion (mean) of the TRB heads."""
+    beta: float | Literal["auto"] = "auto"
+    """``auto`` = the safe bound M_u^safe = 1 / ((2k - 1) Ĥ(v_1..v_k)), else a fixed float."""
+    beta_scale: float = 1.0
+    """Multiplies the chosen β (β sweeps are expressed as multiples of M_u)."""
+    dynamic_r: bool = True
+    """False fixes r_m = 1 for every modality (ablation)."""
+    r_momentum: float = 0.9
+    r_min: float = 0.01
+    r_max: float = 1.99
+    trb_weight: float = 1.0
+    """λ_TRB, the weight of the task-relevance-branch losses in the main stage."""
+    trb_detach: bool = True
+    """Stop the gradient of ξ inside the TRB terms (sg(ξ) of the method page)."""
+    reconstruction_weight: float = 1.0
+    """Weight of the auxiliary reconstruction term (used only when a batch carries a target)."""
+    head_bias: bool = False
+    """Bias in the one-class heads; False guards Deep SVDD against the constant-map collapse."""
+
+
+@dataclass(frozen=True)
+class MIConfig:
+    """The mutual-information estimator used for the β bound."""
+
+    estimator: Literal["mine"] = "mine"
+    hidden_dim: int = 64
+    steps: int = 300
+    batch_size: int = 256
+    lr: float = 1e-3
+    ema_momentum: float = 0.99
+    """Moving average of e^T in the bias-corrected MINE gradient (Belghazi et al. 2018)."""
+    eval_fraction: float = 0.2
+    """Share of samples held out for the final estimate."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and hardware."""
+
+    warmup_epochs: int = 10
+    """Stage 1 length; 0 is the "w/o warm-up" ablation."""
+    max_epochs: int = 50
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    patience: int = 10
+    """Early stopping on the validation loss (stage 2) or training loss when no validation set."""
+    val_fraction: float = 0.1
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = "auto"
+    """``auto`` = bf16 mixed precision on a GPU that supports it, 32-bit otherwise."""
+    num_workers: int = 0
+    progress_bar: bool = True
+    checkpoint_dir: str | None = None
+    """Where Lightning checkpoints go; enables ``--resume``."""
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """Spatial neighbour graph on ``obsm["spatial"]``."""
+
+    method: Literal["knn", "ring"] = "ring"
+    """``ring``: neighbours within ``n_rings`` lattice rings (hex Visium, square ST); ``knn``: k nearest."""
+    n_neighbors: int = 6
+    n_rings: int = 1
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Reference-aware expression preprocessing."""
+
+    n_top_genes: int = 2000
+    target_sum: float = 1e4
+    min_spots: int = 3
+    """Genes detected in fewer reference spots are dropped before HVG selection."""
+
+
+@dataclass(frozen=True)
+class PatchConfig:
+    """H&E patches around each spot."""
+
+    size: int = 64
+    """Side of the resampled patch in pixels."""
+    scale: float = 1.0
+    """Patch side in multiples of the spot diameter."""
+    resolution: Literal["auto", "fullres", "hires", "lowres"] = "auto"
+    """``auto``: the sharpest image available whose spot is at least ``size`` px, else the sharpest."""
+
+
+@dataclass(frozen=True)
+class ExpressionEncoderConfig:
+    """GNN over the spatial graph (torch-geometric layers picked by name)."""
+
+    layer: Literal["gcn", "sage", "gat"] = "sage"
+    hidden_dim: int = 128
+    out_dim: int = 64
+    n_layers: int = 2
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class ImageEncoderConfig:
+    """CNN over H&E patches (any timm backbone by name)."""
+
+    backbone: str = "resnet18"
+    pretrained: bool = False
+    """Hub weights cannot be downloaded offline: give ``weights`` (a local file) instead."""
+    weights: str | None = None
+    out_dim: int = 64
+    freeze: bool = False
+    """Freeze the backbone and cache its features (fast on CPU)."""
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Turning scores into labels."""
+
+    threshold: Literal["quantile", "mixture"] = "quantile"
+    """``quantile`` of held-out reference scores, or a two-component Gaussian mixture."""
+    quantile: float = 0.95
+    prior_anomaly_fraction: float = 0.1
+    """Prior weight of the anomalous component for ``mixture``."""
+    smoothing: float = 0.0
+    """Share of each spot's score replaced by the mean over its graph neighbours (0 = off)."""
+    self_trim: float = 0.2
+    """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Everything :class:`omib_st.model.OmibDetector` needs; saved with every model."""
+
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    patch: PatchConfig = field(default_factory=PatchConfig)
+    expression: ExpressionEncoderConfig = field(default_factory=ExpressionEncoderConfig)
+    image: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
+    omib: OMIBConfig = field(default_factory=OMIBConfig)
+    mi: MIConfig = field(default_factory=MIConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+
+
+_POSITIVE = {
+    "latent_dim", "fused_dim", "n_tokens", "n_heads", "n_layers", "hidden_dim", "steps",
+    "batch_size", "lr", "n_neighbors", "n_rings", "n_top_genes", "target_sum", "size", "scale",
+    "out_dim", "devices", "num_nodes", "r_max",
+}  # fmt: skip
+_FRACTIONS = {
+    "dropout", "r_momentum", "ema_momentum", "eval_fraction", "val_fraction", "quantile",
+    "prior_anomaly_fraction", "smoothing", "self_trim",
+}  # fmt: skip
+_NON_NEGATIVE = {
+    "warmup_epochs", "max_epochs", "weight_decay", "patience", "num_workers", "trb_weight",
+    "reconstruction_weight", "r_min", "min_spots", "beta_scale",
+}  # fmt: skip
+
+
+def _check_value(path: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if name in _POSITIVE and value <= 0:
+        raise OmibError(f"config {path} = {value} must be > 0", "give a positive value")
+    if name in _FRACTIONS and not 0 <= value < 1:
+        raise OmibError(f"config {path} = {value} must be in [0, 1)", "give a fraction")
+    if name in _NON_NEGATIVE and value < 0:
+        raise OmibError(f"config {path} = {value} must be >= 0", "give a non-negative value")
+
+
+def _coerce(path: str, hint: Any, value: Any) -> Any:
+    """Check ``value`` against the annotation ``hint``; return it (ints widened to float)."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            allowed = ", ".join(repr(a) for a in typing.get_args(hint))
+            raise OmibError(f"config {path} = {value!r} is not allowed", f"use one of {allowed}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(hint):
+            try:
+                return _coerce(path, option, value)
+            except OmibError as err:
+                errors.append(str(err))
+        raise OmibError(f"config {path} = {value!r} has the wrong type", f"expected {hint}")
+    if hint is type(None):
+        if value is not None:
+            raise OmibError(f"config {path} = {value!r} must be null")
+        return None
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise OmibError(f"config {path} = {value!r} must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise OmibError(f"config {path} = {value!r} must be an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise OmibError(f"config {path} = {value!r} must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise OmibError(f"config {path} = {value!r} must be a string")
+        return value
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any] | None, _path: str = "") -> Any:
+    """Build the dataclass ``cls`` from a nested mapping, refusing unknown keys and bad values."""
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise OmibError(f"config section {_path or '<root>'} must be a mapping, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = _path or "<root>"
+        raise OmibError(
+            f"unknown config key(s) {', '.join(unknown)} in {where}",
+            f"valid keys are {', '.join(fields)}",
+        )
+    values = {}
+    for name, value in data.items():
+        path = f"{_path}.{name}" if _path else name
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = from_dict(hint, value, path)
+        else:
+            values[name] = _coerce(path, hint, value)
+            _check_value(path, name, values[name])
+    return cls(**values)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Plain nested dict of a config (writes to h5ad, YAML and JSON)."""
+    return dataclasses.asdict(config)
+
+
+def replace(config: Any, **changes: Any) -> Any:
+    """Return ``config`` with dotted-path overrides, e.g. ``replace(c, **{"train.seed": 1})``."""
+    nested: dict[str, Any] = {}
+    for key, value in changes.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            nested[head] = value
+    updates = {}
+    for key, value in nested.items():
+        current = getattr(config, key) if hasattr(config, key) else None
+        if isinstance(value, dict) and dataclasses.is_dataclass(current):
+            updates[key] = replace(current, **value)
+        else:
+            updates[key] = value
+    merged = {**to_dict(config)}
+    for key, value in updates.items():
+        merged[key] = to_dict(value) if dataclasses.is_dataclass(value) else value
+    return from_dict(type(config), merged)
+
+
+def load_config(source: str | Path | dict[str, Any] | None = None) -> DetectorConfig:
+    """Detector configuration from a YAML file, a mapping, or the defaults (``None``)."""
+    if source is None or isinstance(source, dict):
+        return from_dict(DetectorConfig, source)
+    import yaml
+
+    path = Path(source)
+    if not path.is_file():
+        raise OmibError(f"config file {path} does not exist", "check the --config path")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        first = str(err).splitlines()[0]
+        raise OmibError(f"config file {path} is not valid YAML ({first})") from None
+    return from_dict(DetectorConfig, data or {})

@@ -1,0 +1,54 @@
+"""The dynamic per-modality weights r_m of the KL terms."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class DynamicWeights(nn.Module):
+    """r_m = 1 − tanh(ln(mean D_m / mean D_1)), EMA-smoothed and clamped; r_1 = 1.
+
+    D_m is the task information modality m adds beyond ξ (see :meth:`Task.divergence`). A
+    modality with more of it than the reference modality gets r_m < 1 and is compressed less.
+
+    Shapes:
+        - **divergences**: ``[k, B]`` (rows in modality order, the reference modality first)
+        - **output**: ``[k]``
+    """
+
+    def __init__(
+        self,
+        n_modalities: int,
+        *,
+        momentum: float = 0.9,
+        r_min: float = 0.01,
+        r_max: float = 1.99,
+        enabled: bool = True,
+        eps: float = 1e-8,
+    ):
+        super().__init__()
+        self.momentum, self.r_min, self.r_max = momentum, r_min, r_max
+        self.enabled, self.eps = enabled, eps
+        self.register_buffer("r", torch.ones(n_modalities))
+
+    @staticmethod
+    def instantaneous(divergences: Tensor, eps: float = 1e-8) -> Tensor:
+        """Unsmoothed, unclamped r from one batch of divergences ``[k, B]``."""
+        mean = divergences.float().mean(dim=1).clamp_min(eps)
+        return 1.0 - torch.tanh(torch.log(mean / mean[0]))
+
+    @torch.no_grad()
+    def update(self, divergences: Tensor) -> Tensor:
+        """Fold one batch into the moving average and return the current r."""
+        if not self.enabled:
+            return self.r
+        target = self.instantaneous(divergences, self.eps)
+        smoothed = self.momentum * self.r + (1.0 - self.momentum) * target
+        smoothed = smoothed.clamp(self.r_min, self.r_max)
+        smoothed[0] = 1.0
+        self.r.copy_(smoothed)
+        return self.r
+
+    def forward(self) -> Tensor:
+        return self.r

@@ -1,0 +1,91 @@
+"""MINE: mutual information by the Donsker–Varadhan bound (Belghazi et al., 2018).
+
+Used for the β bound (Ĥ(v) as I(v; v), Î(v_1; v_2)). Note that I(X; X) is infinite for a
+continuous X: on a held-out set of n samples the DV bound saturates near log(n), so Ĥ measures
+how separable the representations are up to that ceiling, not a differential entropy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from omib_st.nn.mlp import MLP
+
+
+class MutualInformationEstimator(Protocol):
+    """Anything that maps paired samples ``a [N, p]``, ``b [N, q]`` to an estimate of I(a; b)."""
+
+    def __call__(self, a: Tensor, b: Tensor) -> float: ...
+
+
+def donsker_varadhan(t_joint: Tensor, t_marginal: Tensor) -> Tensor:
+    """DV lower bound E_P[T] − log E_Q[e^T] from statistics on joint and shuffled pairs."""
+    log_mean_exp = torch.logsumexp(t_marginal, 0) - math.log(t_marginal.numel())
+    return t_joint.mean() - log_mean_exp
+
+
+class MINE:
+    """Trains a statistics network T(a, b) = MLP([a ‖ b]) and returns the held-out DV bound.
+
+    Marginal pairs shuffle ``b`` within the batch. The gradient of log E_Q[e^T] is corrected with
+    a moving average of E_Q[e^T] (the bias-corrected MINE gradient). Inputs are standardised.
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden_dim: int = 64,
+        steps: int = 300,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        ema_momentum: float = 0.99,
+        eval_fraction: float = 0.2,
+        seed: int = 0,
+    ):
+        self.hidden_dim, self.steps, self.batch_size, self.lr = hidden_dim, steps, batch_size, lr
+        self.ema_momentum, self.eval_fraction, self.seed = ema_momentum, eval_fraction, seed
+
+    def __call__(self, a: Tensor, b: Tensor) -> float:
+        if a.shape[0] != b.shape[0] or a.shape[0] < 4:
+            raise ValueError(f"MINE needs paired samples (got {a.shape[0]} and {b.shape[0]})")
+        generator = torch.Generator().manual_seed(self.seed)
+        a, b = _standardise(a.detach().float().cpu()), _standardise(b.detach().float().cpu())
+        order = torch.randperm(a.shape[0], generator=generator)
+        n_eval = max(2, int(round(self.eval_fraction * a.shape[0])))
+        eval_idx, train_idx = order[:n_eval], order[n_eval:]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            statistics = MLP(a.shape[1] + b.shape[1], 1, (self.hidden_dim, self.hidden_dim))
+        optimiser = torch.optim.Adam(statistics.parameters(), lr=self.lr)
+        ema = None
+        batch = min(self.batch_size, len(train_idx))
+        for _ in range(self.steps):
+            idx = train_idx[torch.randperm(len(train_idx), generator=generator)[:batch]]
+            shuffled = idx[torch.randperm(len(idx), generator=generator)]
+            t_joint = statistics(torch.cat([a[idx], b[idx]], 1)).squeeze(-1)
+            t_marginal = statistics(torch.cat([a[idx], b[shuffled]], 1)).squeeze(-1)
+            mean_exp = torch.exp(t_marginal.clamp(max=30)).mean()
+            ema = (
+                mean_exp.detach()
+                if ema is None
+                else self.ema_momentum * ema + (1 - self.ema_momentum) * mean_exp.detach()
+            )
+            # Surrogate whose gradient is E_P[∇T] − E_Q[e^T ∇T] / EMA(E_Q[e^T]).
+            loss = -(t_joint.mean() - mean_exp / ema.clamp_min(1e-12))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        with torch.no_grad():
+            shuffled = eval_idx[torch.randperm(len(eval_idx), generator=generator)]
+            t_joint = statistics(torch.cat([a[eval_idx], b[eval_idx]], 1)).squeeze(-1)
+            t_marginal = statistics(torch.cat([a[eval_idx], b[shuffled]], 1)).squeeze(-1)
+            return max(float(donsker_varadhan(t_joint, t_marginal)), 0.0)
+
+
+def _standardise(x: Tensor) -> Tensor:
+    x = x.reshape(x.shape[0], -1)
+    return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)

@@ -1,0 +1,15 @@
+"""Training: the two-stage OMIB schedule on PyTorch Lightning."""
+
+from omib_st.train.data import ModalityDataset, make_loader
+from omib_st.train.fit import FitResult, fit, resolve_accelerator, resolve_precision
+from omib_st.train.lightning_module import OMIBLightning
+
+__all__ = [
+    "FitResult",
+    "ModalityDataset",
+    "OMIBLightning",
+    "make_loader",
+    "fit",
+    "resolve_accelerator",
+    "resolve_precision",
+]

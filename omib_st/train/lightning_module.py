@@ -1,0 +1,138 @@
+"""The two-stage OMIB schedule as a LightningModule.
+
+Epochs ``[0, warmup_epochs)`` are stage 1 (encoders and TRB heads only; the other parameters get
+no gradient, so the optimiser leaves them alone). At the first main-stage epoch the β bound is
+estimated from the warm-up representations and the one-class centres are fixed; β, the centres
+and the EMA of r_m are buffers, so checkpoints resume mid-schedule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+
+from omib_st.config import MIConfig, TrainConfig
+from omib_st.module import FUSED, OMIB, BetaBound, estimate_beta_bound
+from omib_st.nn import MINE
+
+
+class OMIBLightning(L.LightningModule):
+    """Trains an :class:`~omib_st.module.OMIB` on batches ``{"inputs", "target"?, "reconstruction"?}``."""
+
+    def __init__(self, model: OMIB, train: TrainConfig = TrainConfig(), mi: MIConfig = MIConfig()):
+        super().__init__()
+        self.model, self.train_config, self.mi_config = model, train, mi
+        self.bound: BetaBound | None = None
+
+    @property
+    def stage(self) -> str:
+        return "warmup" if self.current_epoch < self.train_config.warmup_epochs else "main"
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(
+            self.model.parameters(),
+            lr=self.train_config.lr,
+            weight_decay=self.train_config.weight_decay,
+        )
+
+    def _step(self, batch: dict[str, Any], prefix: str) -> torch.Tensor:
+        output = self.model(batch["inputs"], stage=self.stage)
+        loss = self.model.loss(output, batch.get("target"), batch.get("reconstruction"))
+        size = next(iter(output.z.values())).shape[0]
+        scalars = loss.scalars(f"{prefix}/")
+        self.log_dict(scalars, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+        self.log(
+            f"{prefix}/{self.stage}_loss",
+            loss.total.detach(),
+            on_step=False,
+            on_epoch=True,
+            batch_size=size,
+            sync_dist=True,
+        )
+        return loss.total
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def on_train_epoch_start(self) -> None:
+        epoch, warmup = self.current_epoch, self.train_config.warmup_epochs
+        if epoch == 0 and warmup > 0:
+            self._set_missing_centres("warmup")
+        if epoch == warmup:
+            if self.model.config.omf:
+                self._estimate_beta()
+            self._set_missing_centres("main")
+
+    @torch.no_grad()
+    def collect(self, stage: str, max_samples: int | None = None) -> dict[str, torch.Tensor]:
+        """z_m and head outputs over the training data, in eval mode (up to ``max_samples``)."""
+        was_training = self.model.training
+        self.model.eval()
+        parts: dict[str, list[torch.Tensor]] = {}
+        seen = 0
+        for batch in self.trainer.train_dataloader:
+            batch = self.transfer_batch_to_device(batch, self.device, 0)
+            out = self.model(batch["inputs"], stage=stage)
+            values = {f"z:{m}": v for m, v in out.z.items()} | {
+                f"head:{m}": v for m, v in out.branch.items()
+            }
+            if out.prediction is not None:
+                values[f"head:{FUSED}"] = out.prediction
+            for key, value in values.items():
+                parts.setdefault(key, []).append(value.float())
+            seen += next(iter(out.z.values())).shape[0]
+            if max_samples is not None and seen >= max_samples:
+                break
+        self.model.train(was_training)
+        gathered = {k: torch.cat(v) for k, v in parts.items()}
+        if self.trainer.world_size > 1:  # every process sees the union of the shards
+            gathered = {k: self.all_gather(v).flatten(0, 1) for k, v in gathered.items()}
+        return gathered
+
+    def _set_missing_centres(self, stage: str) -> None:
+        task = self.model.task
+        if task.kind != "one_class":
+            return
+        heads = [h for h in task.heads if not task.is_centre_set(h)]
+        heads = [h for h in heads if h != FUSED or stage == "main"]
+        if heads:
+            outputs = self.collect(stage)
+            for head in heads:
+                task.set_centre(head, outputs[f"head:{head}"])
+
+    def _estimate_beta(self) -> None:
+        mi = self.mi_config
+        collected = self.collect(
+            "warmup" if self.train_config.warmup_epochs else "main", max_samples=8192
+        )
+        z = {m: collected[f"z:{m}"] for m in self.model.modalities}
+        estimator = MINE(
+            hidden_dim=mi.hidden_dim, steps=mi.steps, batch_size=mi.batch_size, lr=mi.lr,
+            ema_momentum=mi.ema_momentum, eval_fraction=mi.eval_fraction, seed=self.train_config.seed,
+        )  # fmt: skip
+        config = self.model.config
+        self.bound = estimate_beta_bound(z, estimator, beta=config.beta, scale=config.beta_scale)
+        if not 0 < self.bound.beta < float("inf"):
+            from omib_st.errors import OmibError
+
+            raise OmibError(
+                f"the β bound is undefined (joint entropy estimate {self.bound.joint_entropy:.3g} nats: "
+                "the warm-up representations carry no information)",
+                "train longer in warm-up or set omib.beta to a number",
+            )
+        self.model.set_beta(self.bound.beta)
+        self.log_dict(
+            {"bound/beta": self.bound.beta, "bound/joint_entropy": self.bound.joint_entropy}
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["omib_bound"] = None if self.bound is None else self.bound.to_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get("omib_bound")
+        self.bound = None if saved is None else BetaBound(**saved)
