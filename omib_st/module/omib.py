@@ -90,6 +90,10 @@ class OMIB(nn.Module):
             }
         )
         dims = reconstruction_dims or {}
+        if set(dims) - set(self.modalities):
+            raise ValueError(
+                f"reconstruction targets {sorted(dims)} must name modalities {self.modalities}"
+            )
         self.branch_decoders = nn.ModuleDict(
             {m: MLP(z_dims[m], d, (head_hidden,)) for m, d in dims.items()}
         )
@@ -203,6 +207,29 @@ class OMIB(nn.Module):
 
     def set_beta(self, beta: float) -> None:
         self.beta.fill_(float(beta))
+
+    @torch.no_grad()
+    def anomaly_parts(
+        self, inputs: dict[str, Any], reconstruction: dict[str, Tensor] | None = None
+    ) -> dict[str, Tensor]:
+        """Per-sample one-class evidence (eval mode, ζ_m = μ_m), each ``[B]``, higher = more anomalous.
+
+        ``svdd``: ‖dDec(ξ) − c‖²; ``reconstruction`` (when targets are given): mean squared error
+        of reconstructing every target from ξ. Deep SVDD alone can collapse to a near-constant
+        map; the reconstruction error cannot, so scorers combine both.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            output = self(inputs, stage="main")
+        finally:
+            self.train(was_training)
+        parts = {"svdd": self.task.predict(output.prediction)}
+        if reconstruction is not None and output.reconstruction:
+            errors = [(output.reconstruction[m].float() - reconstruction[m].float()).pow(2).mean(-1)
+                      for m in output.reconstruction]  # fmt: skip
+            parts["reconstruction"] = torch.stack(errors).mean(0)
+        return parts
 
     @torch.no_grad()
     def predict(self, inputs: dict[str, Any]) -> Tensor:

@@ -1,6 +1,6 @@
 """Training: the two-stage OMIB schedule on PyTorch Lightning."""
 
-from omib_st.train.data import ModalityDataset, make_loader
+from omib_st.train.data import EpochShuffleSampler, ModalityDataset, make_loader
 from omib_st.train.fit import FitResult, fit, resolve_accelerator, resolve_precision
 from omib_st.train.lightning_module import OMIBLightning
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 class ModalityDataset(Dataset):
@@ -39,13 +39,36 @@ class ModalityDataset(Dataset):
         return item
 
 
+class EpochShuffleSampler(Sampler[int]):
+    """A shuffle that depends only on (seed, epoch), so a resumed run sees the same order.
+
+    Lightning calls :meth:`set_epoch` before every training epoch.
+    """
+
+    def __init__(self, n: int, seed: int = 0):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=generator).tolist())
+
+
 def make_loader(
     dataset: Dataset, batch_size: int, *, shuffle: bool = False, seed: int = 0, num_workers: int = 0
 ) -> DataLoader:
-    """A DataLoader with a seeded shuffle; training loaders drop a last batch of size 1 (BatchNorm)."""
-    generator = torch.Generator().manual_seed(seed)
+    """A DataLoader whose shuffle is a function of (seed, epoch); a last training batch of a single
+    sample is dropped (BatchNorm cannot train on it)."""
+    sampler = EpochShuffleSampler(len(dataset), seed) if shuffle else None
     drop_last = shuffle and len(dataset) % batch_size == 1
+    # The loader's own generator keeps iterator creation from drawing on the global RNG.
+    generator = torch.Generator().manual_seed(seed)
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-        num_workers=num_workers, drop_last=drop_last,
+        dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+        drop_last=drop_last, generator=generator,
     )  # fmt: skip

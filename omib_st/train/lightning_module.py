@@ -61,6 +61,11 @@ class OMIBLightning(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         epoch, warmup = self.current_epoch, self.train_config.warmup_epochs
+        # Random draws (noise, dropout, reparameterisation) depend only on (seed, epoch), so a run
+        # resumed from a checkpoint continues exactly as the uninterrupted one would have.
+        L.seed_everything(
+            self.train_config.seed * 100_003 + epoch + self.global_rank, verbose=False
+        )
         if epoch == 0 and warmup > 0:
             self._set_missing_centres("warmup")
         if epoch == warmup:
