@@ -1,0 +1,58 @@
+"""Write a file or a folder so that readers never see it half-written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from omib_st.errors import OmibError
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; move it onto ``path`` when the block succeeds.
+
+    The temporary path does not exist yet: write a file or create a folder there. It sits in the
+    same folder as ``path`` (so the final rename is atomic) and keeps its suffix (so writers that
+    pick a format from the extension still work). On success it replaces ``path``, whether a file
+    or a folder; on error it is removed and ``path`` is left untouched. Deciding whether an
+    existing ``path`` may be replaced is the caller's job.
+
+    Examples
+    --------
+    >>> with atomic_path("scores.csv") as tmp:
+    ...     table.to_csv(tmp)
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise OmibError(
+            f"output folder {path.parent} does not exist", "create it first or choose another path"
+        )
+    token = uuid.uuid4().hex[:8]
+    tmp = path.with_name(f".{path.stem}.tmp-{token}{path.suffix}")
+    try:
+        yield tmp
+        if not (tmp.exists() or tmp.is_symlink()):
+            raise FileNotFoundError(f"nothing was written to the temporary path {tmp}")
+        if path.is_dir() and not path.is_symlink():
+            # os.replace cannot replace a non-empty folder: swap it aside, then delete it.
+            old = path.with_name(f".{path.stem}.old-{token}{path.suffix}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            _remove(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise

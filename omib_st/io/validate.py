@@ -1,0 +1,281 @@
+"""Up-front checks of the AnnData contract, one clear line per problem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from anndata import AnnData
+from scipy import sparse
+
+from omib_st.errors import OmibError
+from omib_st.io.library import get_library_id
+
+_CHUNK = 1 << 22  # values scanned at a time, so checks on huge matrices stay memory-bounded
+_LOG_MAX = 20.0  # non-integer data whose maximum is below this looks log-transformed
+
+
+def _msg(problem: str, fix: str | None = None) -> str:
+    return str(OmibError(problem, fix))
+
+
+def _examples(names: np.ndarray | list, n: int = 3) -> str:
+    return ", ".join(repr(str(s)) for s in list(names)[:n])
+
+
+def _names_problems(adata: AnnData) -> Iterator[str]:
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        yield _msg(
+            f"the AnnData is empty ({adata.n_obs} spots × {adata.n_vars} genes)",
+            "check the input file and any filtering applied before",
+        )
+    for axis, what, fix in (
+        ("obs", "spot", "adata.obs_names_make_unique()"),
+        ("var", "gene", "adata.var_names_make_unique()"),
+    ):
+        names = getattr(adata, f"{axis}_names")
+        dup = names[names.duplicated()].unique()
+        if len(dup):
+            yield _msg(
+                f"{axis}_names has {len(dup)} duplicated {what} name(s) (e.g. {_examples(dup)})",
+                f"make them unique, e.g. with {fix}",
+            )
+
+
+def _matrix_values(matrix) -> np.ndarray:
+    if sparse.issparse(matrix):
+        return matrix.data
+    return np.asarray(matrix).reshape(-1)
+
+
+def _expression_problems(adata: AnnData, layer: str | None, expect_counts: bool) -> Iterator[str]:
+    slot = "X" if layer is None else f'layers["{layer}"]'
+    if layer is not None and layer not in adata.layers:
+        found = ", ".join(adata.layers) or "none"
+        yield _msg(f"{slot} not found (layers: {found})", "name an existing layer with --layer")
+        return
+    matrix = adata.X if layer is None else adata.layers[layer]
+    if matrix is None:
+        yield _msg(f"{slot} is empty (None)", "store the raw counts in X or name a layer")
+        return
+    values = _matrix_values(matrix)
+    if values.size == 0:
+        if adata.n_obs and adata.n_vars:
+            yield _msg(f"{slot} is all zero", "check that the counts were read correctly")
+        return
+    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(
+        values.dtype, np.complexfloating
+    ):
+        yield _msg(f"{slot} has non-numeric dtype {values.dtype}", "store numeric counts")
+        return
+    n_bad, lo, hi, non_integer, any_nonzero = 0, np.inf, -np.inf, False, False
+    is_float = np.issubdtype(values.dtype, np.floating)
+    for start in range(0, values.size, _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        if is_float:
+            finite = np.isfinite(chunk)
+            n_bad += int(chunk.size - finite.sum())
+            chunk = chunk[finite]
+            non_integer = non_integer or bool(np.any(chunk != np.round(chunk)))
+        if chunk.size:
+            lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
+            any_nonzero = any_nonzero or bool(np.any(chunk != 0))
+    if n_bad:
+        yield _msg(
+            f"{slot} has {n_bad} non-finite value(s) (NaN or inf)",
+            "pass raw counts without missing values",
+        )
+    if lo < 0:
+        yield _msg(
+            f"{slot} has negative values (min {lo:.3g})",
+            "pass raw counts, not scaled or centred data",
+        )
+    if not any_nonzero and not n_bad:
+        yield _msg(f"{slot} is all zero", "check that the counts were read correctly")
+    if expect_counts and non_integer and lo >= 0:
+        kind = "log-normalised" if hi <= _LOG_MAX else "normalised"
+        yield _msg(
+            f"{slot} looks {kind} (non-integer values, max {hi:.3g})",
+            "pass raw counts in X or name a layer with --layer",
+        )
+
+
+def _spatial_problems(adata: AnnData) -> Iterator[str]:
+    fix = 'store full-resolution pixel coordinates (x = column, y = row) in obsm["spatial"]'
+    if "spatial" not in adata.obsm:
+        yield _msg('obsm["spatial"] is missing', fix + ", as squidpy.read.visium does")
+        return
+    coords = np.asarray(adata.obsm["spatial"])
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        yield _msg(f'obsm["spatial"] has shape {coords.shape}; expected ({adata.n_obs}, 2)', fix)
+        return
+    if not np.issubdtype(coords.dtype, np.number):
+        yield _msg(f'obsm["spatial"] has non-numeric dtype {coords.dtype}', fix)
+        return
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        yield _msg(
+            f'obsm["spatial"] has NaN or infinite coordinates for {int(bad.sum())} spot(s) '
+            f"(e.g. {_examples(adata.obs_names[bad])})",
+            "drop those spots or fix their coordinates",
+        )
+
+
+def _scalef_problem(lib: str, key: str, value, *, at_most_one: bool) -> str | None:
+    where = f'uns["spatial"]["{lib}"]["scalefactors"]["{key}"]'
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return _msg(f"{where} = {value!r} is not a number", "fix the scale factors")
+    if not np.isfinite(value) or value <= 0 or (at_most_one and value > 1):
+        limit = "in (0, 1]" if at_most_one else "> 0"
+        return _msg(f"{where} = {value:g} is absurd (must be {limit})", "fix the scale factors")
+    return None
+
+
+def _image_problems(adata: AnnData, library_id: str | None, coords: np.ndarray | None):
+    try:
+        lib = get_library_id(adata, library_id)
+    except OmibError as err:
+        yield str(err)
+        return
+    entry = adata.uns["spatial"][lib]
+    where = f'uns["spatial"]["{lib}"]'
+    images = dict(entry.get("images") or {})
+    scalefactors = dict(entry.get("scalefactors") or {})
+    source = (entry.get("metadata") or {}).get("source_image_path")
+    has_source = bool(source) and Path(str(source)).is_file()
+    if not images and not has_source:
+        extra = f" and its source image {source} does not exist" if source else ""
+        yield _msg(
+            f'{where}["images"] is missing or empty{extra}',
+            "read the sample with its hires/lowres images or give a full-resolution image file",
+        )
+    diameter = scalefactors.get("spot_diameter_fullres")
+    if diameter is None:
+        yield _msg(
+            f'{where}["scalefactors"]["spot_diameter_fullres"] is missing',
+            "add it (from Space Ranger's scalefactors_json.json) so patches can be sized",
+        )
+    else:
+        problem = _scalef_problem(lib, "spot_diameter_fullres", diameter, at_most_one=False)
+        if problem:
+            yield problem
+            diameter = None
+    for res, image in images.items():
+        image = np.asarray(image)
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+            yield _msg(
+                f'{where}["images"]["{res}"] has shape {image.shape}',
+                "store an H×W×3 RGB image",
+            )
+            continue
+        key = f"tissue_{res}_scalef"
+        if key not in scalefactors:
+            yield _msg(
+                f'{where}["scalefactors"]["{key}"] is missing', f"add the {res} scale factor"
+            )
+            continue
+        problem = _scalef_problem(lib, key, scalefactors[key], at_most_one=True)
+        if problem:
+            yield problem
+            continue
+        if coords is not None:
+            yield from _outside_problems(adata, lib, res, image, coords, scalefactors, diameter)
+
+
+def _n_outside(px: np.ndarray, height: int, width: int, tol: float) -> int:
+    out = (px[:, 0] < -tol) | (px[:, 0] > width - 1 + tol)
+    out |= (px[:, 1] < -tol) | (px[:, 1] > height - 1 + tol)
+    return int(out.sum())
+
+
+def _outside_problems(adata, lib, res, image, coords, scalefactors, diameter) -> Iterator[str]:
+    scalef = float(scalefactors[f"tissue_{res}_scalef"])
+    tol = 0.5 * float(diameter) * scalef if diameter is not None else 1.0
+    height, width = image.shape[:2]
+    n_out = _n_outside(coords * scalef, height, width, tol)
+    if n_out:
+        swapped = _n_outside(coords[:, ::-1] * scalef, height, width, tol) == 0
+        hint = "; x and y look swapped" if swapped else ""
+        yield _msg(
+            f'{n_out} of {len(coords)} spots fall outside uns["spatial"]["{lib}"]["images"]["{res}"] '
+            f"({width}×{height} px) at obsm['spatial'] × tissue_{res}_scalef{hint}",
+            'obsm["spatial"] must hold full-resolution pixels (x = column, y = row) and the scale '
+            "factor must map them onto that image",
+        )
+
+
+def find_problems(
+    adata: AnnData,
+    *,
+    layer: str | None = None,
+    require_image: bool = False,
+    library_id: str | None = None,
+    expect_counts: bool = True,
+    require_spatial: bool = True,
+) -> list[str]:
+    """List every problem of ``adata`` against the omib-st AnnData contract.
+
+    Parameters
+    ----------
+    adata
+        Annotated data in the scanpy/squidpy Visium layout.
+    layer
+        Layer holding the counts; ``None`` uses ``X``.
+    require_image
+        Also check ``uns["spatial"][library_id]``: images, scale factors, and that the spots fall
+        on the images.
+    library_id
+        Library of ``uns["spatial"]``; may be left out when there is only one.
+    expect_counts
+        Refuse non-integer (normalised or log-transformed) expression values.
+    require_spatial
+        Check ``obsm["spatial"]``; ``False`` for expression-only uses such as gene selection.
+
+    Returns
+    -------
+    One line per problem (what, where, how to fix it); empty when ``adata`` is fine.
+    """
+    problems = list(_names_problems(adata))
+    problems += _expression_problems(adata, layer, expect_counts)
+    coords = None
+    if require_spatial or require_image:
+        spatial = list(_spatial_problems(adata))
+        problems += spatial
+        if not spatial:
+            coords = np.asarray(adata.obsm["spatial"], dtype=np.float64)
+    if require_image:
+        problems += _image_problems(adata, library_id, coords)
+    return problems
+
+
+def validate(
+    adata: AnnData,
+    *,
+    layer: str | None = None,
+    require_image: bool = False,
+    library_id: str | None = None,
+    expect_counts: bool = True,
+    require_spatial: bool = True,
+) -> None:
+    """Raise :class:`~omib_st.errors.OmibError` for the first problem :func:`find_problems` finds."""
+    problems = find_problems(
+        adata,
+        layer=layer,
+        require_image=require_image,
+        library_id=library_id,
+        expect_counts=expect_counts,
+        require_spatial=require_spatial,
+    )
+    if problems:
+        raise OmibError(problems[0])
+
+
+def get_coords(adata: AnnData) -> np.ndarray:
+    """Checked ``obsm["spatial"]`` as a float64 ``n_spots × 2`` array (x = column, y = row)."""
+    problems = list(_spatial_problems(adata))
+    if problems:
+        raise OmibError(problems[0])
+    return np.asarray(adata.obsm["spatial"], dtype=np.float64)

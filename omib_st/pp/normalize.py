@@ -1,0 +1,96 @@
+"""Library-size normalisation and log1p, aligned to a fixed gene list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from anndata import AnnData
+from scipy import sparse
+
+from omib_st.errors import OmibError
+from omib_st.io.validate import validate
+
+
+@dataclass(frozen=True)
+class GeneAlignment:
+    """How a sample's genes matched a reference gene list."""
+
+    n_genes: int
+    """Length of the reference gene list."""
+    n_missing: int
+    """Reference genes absent from the sample (filled with 0)."""
+    missing: list[str] = field(default_factory=list)
+    """Their names."""
+
+    def summary(self) -> str:
+        """One line for logs and the command line."""
+        line = f"{self.n_genes - self.n_missing} of {self.n_genes} genes found in the sample"
+        if self.n_missing:
+            shown = ", ".join(self.missing[:5]) + (", …" if self.n_missing > 5 else "")
+            line += f"; {self.n_missing} missing, set to 0 ({shown})"
+        return line
+
+
+def counts_matrix(adata: AnnData, layer: str | None = None) -> sparse.csr_matrix:
+    """Checked raw counts of ``adata`` (``X`` or ``layers[layer]``) as CSR, without copying CSR."""
+    validate(adata, layer=layer, require_spatial=False)
+    matrix = adata.X if layer is None else adata.layers[layer]
+    return matrix if sparse.isspmatrix_csr(matrix) else sparse.csr_matrix(matrix)
+
+
+def normalize_expression(
+    adata: AnnData,
+    genes: Sequence[str],
+    *,
+    target_sum: float = 1e4,
+    layer: str | None = None,
+) -> tuple[sparse.csr_matrix, GeneAlignment]:
+    """Library-size normalised, log1p expression of ``adata`` on the columns ``genes``.
+
+    Library sizes are taken over all of the sample's genes; genes of ``genes`` that the sample
+    lacks are filled with 0. ``adata`` is not modified and the matrix is never densified.
+
+    Parameters
+    ----------
+    adata
+        Sample with raw counts.
+    genes
+        Gene symbols of the model or reference (compared with ``var_names``).
+    target_sum
+        Counts per spot after normalisation.
+    layer
+        Layer holding the counts; ``None`` uses ``X``.
+
+    Returns
+    -------
+    ``log1p(counts / library_size × target_sum)`` as CSR float32 ``n_spots × len(genes)``, and
+    the :class:`GeneAlignment`.
+    """
+    genes = [str(g) for g in genes]
+    if len(set(genes)) != len(genes):
+        raise OmibError("the reference gene list has duplicates", "give each gene once")
+    counts = counts_matrix(adata, layer)
+    position = adata.var_names.get_indexer(genes)
+    present = position >= 0
+    if not present.any():
+        raise OmibError(
+            f"no genes shared between the sample ({adata.n_vars} genes, e.g. "
+            f"{', '.join(adata.var_names[:3])}) and the reference/model ({len(genes)} genes, e.g. "
+            f"{', '.join(genes[:3])})",
+            "check that both use gene symbols (var_names), not Ensembl ids or other names",
+        )
+    library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+    scale = np.divide(target_sum, library, out=np.zeros_like(library), where=library > 0)
+    selected = counts[:, position[present]].tocsr()
+    selected.sort_indices()
+    data = np.log1p(selected.data * np.repeat(scale, np.diff(selected.indptr))).astype(np.float32)
+    target = np.flatnonzero(present)  # increasing, so column order stays sorted
+    out = sparse.csr_matrix(
+        (data, target[selected.indices], selected.indptr.copy()),
+        shape=(adata.n_obs, len(genes)),
+    )
+    out.eliminate_zeros()
+    missing = [g for g, ok in zip(genes, present) if not ok]
+    return out, GeneAlignment(n_genes=len(genes), n_missing=len(missing), missing=missing)
