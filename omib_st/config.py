@@ -154,6 +154,13 @@ class ImageEncoderConfig:
 class ScoringConfig:
     """Turning scores into labels."""
 
+    evidence: str = "knn+reconstruction"
+    """'+'-joined one-class evidence averaged into the score: ``knn`` (distance of ξ to reference
+    spots), ``reconstruction`` (per-modality errors of reconstructing from ξ), ``svdd``
+    (‖dDec(ξ) − c‖²; off by default: it ranks lesions *below* normal tissue in our measurements)."""
+    knn_k: int = 10
+    max_reference_spots: int = 20000
+    """Reference spots whose ξ is kept for the kNN evidence (a random subset beyond this)."""
     threshold: Literal["quantile", "mixture"] = "quantile"
     """``quantile`` of held-out reference scores, or a two-component Gaussian mixture."""
     quantile: float = 0.95
@@ -183,7 +190,7 @@ class DetectorConfig:
 _POSITIVE = {
     "latent_dim", "fused_dim", "n_tokens", "n_heads", "n_layers", "hidden_dim", "steps",
     "batch_size", "lr", "n_neighbors", "n_rings", "n_top_genes", "target_sum", "size", "scale",
-    "out_dim", "devices", "num_nodes", "r_max",
+    "out_dim", "devices", "num_nodes", "r_max", "knn_k", "max_reference_spots",
 }  # fmt: skip
 _FRACTIONS = {
     "dropout", "r_momentum", "ema_momentum", "eval_fraction", "val_fraction", "quantile",

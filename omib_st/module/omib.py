@@ -210,25 +210,19 @@ class OMIB(nn.Module):
 
     @torch.no_grad()
     def anomaly_parts(
-        self, inputs: dict[str, Any], reconstruction: dict[str, Tensor] | None = None
+        self, output: OMIBOutput, reconstruction: dict[str, Tensor] | None = None
     ) -> dict[str, Tensor]:
-        """Per-sample one-class evidence (eval mode, ζ_m = μ_m), each ``[B]``, higher = more anomalous.
+        """Per-sample one-class evidence from an eval-mode ``output``, each ``[B]``, higher = more anomalous.
 
-        ``svdd``: ‖dDec(ξ) − c‖²; ``reconstruction`` (when targets are given): mean squared error
-        of reconstructing every target from ξ. Deep SVDD alone can collapse to a near-constant
-        map; the reconstruction error cannot, so scorers combine both.
+        ``svdd``: ‖dDec(ξ) − c‖²; ``reconstruction_<m>`` (when targets are given): mean squared
+        error of reconstructing modality m's target from ξ. Deep SVDD alone can collapse to a
+        near-constant map; the reconstruction errors cannot, so scorers combine the parts.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            output = self(inputs, stage="main")
-        finally:
-            self.train(was_training)
         parts = {"svdd": self.task.predict(output.prediction)}
         if reconstruction is not None and output.reconstruction:
-            errors = [(output.reconstruction[m].float() - reconstruction[m].float()).pow(2).mean(-1)
-                      for m in output.reconstruction]  # fmt: skip
-            parts["reconstruction"] = torch.stack(errors).mean(0)
+            for m, value in output.reconstruction.items():
+                error = (value.float() - reconstruction[m].float()).pow(2).mean(-1)
+                parts[f"reconstruction_{m}"] = error
         return parts
 
     @torch.no_grad()

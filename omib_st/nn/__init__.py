@@ -3,12 +3,13 @@
 from omib_st.nn.bottleneck import VariationalBottleneck
 from omib_st.nn.concat_fusion import ConcatFusion
 from omib_st.nn.cross_attention import CrossAttentionBlock, CrossAttentionFusion
+from omib_st.nn.graph_encoder import GraphEncoder
 from omib_st.nn.image_encoder import ImageEncoder
 from omib_st.nn.kl import gaussian_kl
 from omib_st.nn.mine import MINE, MutualInformationEstimator, donsker_varadhan
 from omib_st.nn.mlp import MLP
 
 __all__ = [
-    "MINE", "MLP", "ConcatFusion", "ImageEncoder", "CrossAttentionBlock", "CrossAttentionFusion",
+    "MINE", "MLP", "ConcatFusion", "GraphEncoder", "ImageEncoder", "CrossAttentionBlock", "CrossAttentionFusion",
     "MutualInformationEstimator", "VariationalBottleneck", "donsker_varadhan", "gaussian_kl",
 ]  # fmt: skip

@@ -5,6 +5,7 @@ from omib_st.train.fit import FitResult, fit, resolve_accelerator, resolve_preci
 from omib_st.train.lightning_module import OMIBLightning
 
 __all__ = [
+    "EpochShuffleSampler",
     "FitResult",
     "ModalityDataset",
     "OMIBLightning",

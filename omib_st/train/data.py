@@ -60,7 +60,13 @@ class EpochShuffleSampler(Sampler[int]):
 
 
 def make_loader(
-    dataset: Dataset, batch_size: int, *, shuffle: bool = False, seed: int = 0, num_workers: int = 0
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    collate_fn=None,
 ) -> DataLoader:
     """A DataLoader whose shuffle is a function of (seed, epoch); a last training batch of a single
     sample is dropped (BatchNorm cannot train on it)."""
@@ -70,5 +76,5 @@ def make_loader(
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-        drop_last=drop_last, generator=generator,
+        drop_last=drop_last, generator=generator, collate_fn=collate_fn,
     )  # fmt: skip

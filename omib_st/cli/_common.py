@@ -1,0 +1,81 @@
+"""Arguments and I/O shared by the detect / fit / score / demo commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from omib_st.errors import OmibError
+
+
+def add_common(parser: argparse.ArgumentParser, *, plot: bool = True) -> None:
+    parser.add_argument("--config", metavar="YAML", help="detector configuration (unknown keys are errors)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: config (auto)")
+    parser.add_argument("--seed", type=int, help="random seed (default: config, 0)")
+    parser.add_argument("--layer", help="layer holding raw counts (default: X)")
+    parser.add_argument("--library-id", help='library of uns["spatial"] (default: the only one)')
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    if plot:
+        parser.add_argument("--plot", metavar="PNG", help="also draw the scores over the H&E into PNG")
+
+
+def add_reference_choice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--normal-key", metavar="COL", help="obs column marking known-normal spots")
+    parser.add_argument("--normal-values", nargs="+", metavar="V", help="values of COL that are normal")
+    parser.add_argument("--no-image", action="store_true", help="expression only, even if images exist")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted fit (needs train.checkpoint_dir)")
+
+
+def build_config(args: argparse.Namespace):
+    from omib_st.config import load_config, replace
+
+    config = load_config(args.config)
+    overrides = {}
+    if args.device is not None:
+        overrides["train.device"] = args.device
+    if args.seed is not None:
+        overrides["train.seed"] = args.seed
+    return replace(config, **overrides) if overrides else config
+
+
+def read_sample(path: str):
+    """An h5ad file or a Space Ranger output folder."""
+    from omib_st.io import read_h5ad, read_visium
+
+    return read_visium(path) if Path(path).is_dir() else read_h5ad(path)
+
+
+def output_for(sample: str, out: str | None, suffix: str = ".omib.h5ad") -> Path:
+    """``out``, or ``<sample>.omib.h5ad`` beside the input; never the input itself."""
+    source = Path(sample)
+    target = Path(out) if out else source.with_name(source.name.removesuffix(".h5ad") + suffix)
+    if target.resolve() == source.resolve():
+        raise OmibError(f"the output {target} is the input file", "give another -o; the input is never overwritten")
+    return target
+
+
+def check_writable(paths: list[Path], force: bool) -> None:
+    """Refuse before any work starts if an output exists (unless --force)."""
+    for path in paths:
+        if path is not None and Path(path).exists() and not force:
+            raise OmibError(f"{path} already exists", "choose another output or pass --force")
+
+
+def write_outputs(adata, h5ad: Path, plot: str | None, force: bool, truth: str | None = None) -> None:
+    from omib_st.io import write_h5ad
+
+    write_h5ad(adata, h5ad, force=force)
+    if plot:
+        from omib_st.io import atomic_path
+        from omib_st.pl import anomaly
+
+        with atomic_path(Path(plot)) as tmp:
+            anomaly(adata, truth=truth, save=tmp, format="png")
+
+
+def summary(adata, key: str = "omib") -> str:
+    info = adata.uns[key]
+    n_anomalous = int(adata.obs[f"{key}_anomaly"].sum())
+    image = "expression + H&E" if info.get("image_used") else "expression only (no image)"
+    return (f"{adata.n_obs} spots scored ({image}, mode: {info['mode']}); {n_anomalous} "
+            f"({n_anomalous / adata.n_obs:.1%}) above the threshold {info['threshold']:.3g}")  # fmt: skip

@@ -1,0 +1,54 @@
+"""``omib-st detect``: score a sample's spots and write them into a new h5ad."""
+
+from __future__ import annotations
+
+import argparse
+
+from omib_st.cli._common import add_common, add_reference_choice
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("detect", help="score every spot of a sample (h5ad or Space Ranger folder)")
+    parser.add_argument("sample")
+    parser.add_argument("--reference", nargs="+", metavar="REF", help="normal reference sections")
+    parser.add_argument("--model", metavar="DIR", help="a model saved by 'omib-st fit'")
+    parser.add_argument("-o", "--out", help="output h5ad (default: SAMPLE.omib.h5ad)")
+    add_reference_choice(parser)
+    add_common(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    import warnings
+
+    from omib_st.cli._common import build_config, check_writable, output_for, read_sample, summary, write_outputs
+    from omib_st.errors import OmibError
+
+    out = output_for(args.sample, args.out)
+    check_writable([out, args.plot], args.force)
+    if sum(x is not None for x in (args.reference, args.model, args.normal_key)) > 1:
+        raise OmibError("give only one of --reference, --model and --normal-key", "pick one reference choice")
+    config = build_config(args)
+    adata = read_sample(args.sample)
+    import omib_st as om
+
+    model = None
+    if args.model:
+        model = om.model.OmibDetector.load(args.model)
+        if args.device is not None:
+            model.config = om.config.replace(model.config, **{"train.device": args.device})
+    elif not (args.reference or args.normal_key):
+        print("omib-st detect: no reference given: self-referenced mode (trains on the sample itself; "
+              "the weakest mode)", file=sys.stderr)  # fmt: skip
+    reference = [read_sample(r) for r in args.reference] if args.reference else None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="omib-st: no reference given")
+        om.tl.detect(
+            adata, reference=reference, model=model, normal_key=args.normal_key,
+            normal_values=args.normal_values, config=config, use_image=False if args.no_image else None,
+            layer=args.layer, library_id=args.library_id,
+        )  # fmt: skip
+    write_outputs(adata, out, args.plot, args.force)
+    print(f"omib-st detect: {summary(adata)}\n  wrote {out}" + (f"\n  wrote {args.plot}" if args.plot else ""))
+    return 0

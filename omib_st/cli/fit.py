@@ -1,0 +1,39 @@
+"""``omib-st fit``: train a detector on normal reference sections and save it."""
+
+from __future__ import annotations
+
+import argparse
+
+from omib_st.cli._common import add_common, add_reference_choice
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("fit", help="train on normal reference sections and save the model")
+    parser.add_argument("references", nargs="+", metavar="REF")
+    parser.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
+    add_reference_choice(parser)
+    add_common(parser, plot=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from omib_st.cli._common import build_config, check_writable, read_sample
+
+    check_writable([Path(args.out)], args.force)
+    config = build_config(args)
+    references = [read_sample(r) for r in args.references]
+    from omib_st.model import OmibDetector
+
+    detector = OmibDetector(config).fit(
+        references, normal_key=args.normal_key, normal_values=args.normal_values,
+        use_image=False if args.no_image else None, layer=args.layer, library_id=args.library_id,
+        resume=args.resume,
+    )  # fmt: skip
+    detector.save(args.out, force=args.force)
+    t = detector.training
+    print(f"omib-st fit: trained on {t['n_train_spots']} spots of {t['n_reference_sections']} section(s), "
+          f"{len(detector.genes)} genes, modalities {'+'.join(detector.modalities)}, "
+          f"β = {t['bound'].get('beta', float('nan')):.3g}\n  wrote {args.out}")  # fmt: skip
+    return 0

@@ -1,0 +1,316 @@
+"""The tissue anomaly detector: one-class OMIB over expression (GNN) and H&E patches (CNN)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from anndata import AnnData
+
+from omib_st import __version__
+from omib_st.config import DetectorConfig, from_dict, to_dict
+from omib_st.errors import OmibError
+from omib_st.model.tissue_data import Section, TissueDataset, has_image, prepare_section
+from omib_st.module import OMIB, OneClass
+from omib_st.nn import MLP, GraphEncoder, ImageEncoder
+from omib_st.pp import GeneAlignment, select_genes
+from omib_st.scoring import combine, mixture_threshold, quantile_threshold, robust_stats, smooth_scores
+from omib_st.train import FitResult, fit, make_loader, resolve_accelerator
+
+WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
+FORMAT_VERSION = 1
+HEAD_DIM = 32
+
+
+@dataclass
+class DetectionResult:
+    """Per-spot output of :meth:`OmibDetector.score`."""
+
+    scores: np.ndarray
+    """Anomaly score, higher = more anomalous (robust z-score units against normal reference spots)."""
+    labels: np.ndarray
+    """Boolean labels from the label-free threshold."""
+    xi: np.ndarray
+    """Fused representation ξ (μ path), ``n_spots × fused_dim``."""
+    parts: dict[str, np.ndarray]
+    """Raw evidence before standardisation (``svdd``, ``reconstruction``)."""
+    threshold: float
+    alignment: GeneAlignment
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class OmibDetector:
+    """Fit on normal reference tissue, score spots of new sections.
+
+    Modalities: ``expression`` (a GNN over the spot's neighbourhood) and ``image`` (a timm CNN
+    over its H&E patch). Without an image the model fuses two views of expression instead:
+    ``expression`` (the neighbourhood GNN) and ``spot`` (an MLP on the spot's own profile), since
+    OMIB needs at least two modalities. The score of a spot is the mean robust z-score, against
+    held-out normal reference spots, of its Deep SVDD distance and its reconstruction error.
+
+    Parameters
+    ----------
+    config
+        :class:`~omib_st.config.DetectorConfig`; the defaults are the benchmarked settings.
+    """
+
+    def __init__(self, config: DetectorConfig | None = None):
+        self.config = config or DetectorConfig()
+        self.genes: list[str] = []
+        self.use_image = False
+        self.module: OMIB | None = None
+        self.reference_stats: dict[str, tuple[float, float]] = {}
+        self.threshold = float("nan")
+        self.training: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ model
+    @property
+    def modalities(self) -> list[str]:
+        return ["expression", "image"] if self.use_image else ["expression", "spot"]
+
+    def _build(self) -> OMIB:
+        c = self.config
+        torch.manual_seed(c.train.seed)
+        n_genes = len(self.genes)
+        encoders: dict[str, torch.nn.Module] = {
+            "expression": GraphEncoder(
+                n_genes, c.expression.out_dim, hidden_dim=c.expression.hidden_dim,
+                n_layers=c.expression.n_layers, layer=c.expression.layer, dropout=c.expression.dropout,
+            )  # fmt: skip
+        }
+        if self.use_image:
+            encoders["image"] = ImageEncoder(
+                c.image.backbone, c.image.out_dim, pretrained=c.image.pretrained,
+                weights=c.image.weights, freeze=c.image.freeze,
+            )  # fmt: skip
+            reconstruction = {"expression": n_genes, "image": 3 * 8 * 8}
+        else:
+            encoders["spot"] = MLP(n_genes, c.expression.out_dim, (c.expression.hidden_dim,),
+                                   dropout=c.expression.dropout)  # fmt: skip
+            reconstruction = {"expression": n_genes}
+        task = OneClass(HEAD_DIM, heads=list(encoders))
+        return OMIB(encoders, task, c.omib, reconstruction_dims=reconstruction)
+
+    def _dataset(self, sections: Sequence[Section], spots: np.ndarray | None = None) -> TissueDataset:
+        return TissueDataset(sections, spots, n_hops=self.config.expression.n_layers)
+
+    def _loader(self, dataset: TissueDataset, shuffle: bool):
+        train = self.config.train
+        return make_loader(
+            dataset, train.batch_size, shuffle=shuffle, seed=train.seed,
+            num_workers=train.num_workers, collate_fn=dataset.collate,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        references: AnnData | Sequence[AnnData],
+        *,
+        normal_key: str | None = None,
+        normal_values: Sequence[Any] | None = None,
+        use_image: bool | None = None,
+        layer: str | None = None,
+        library_id: str | None = None,
+        resume: bool = False,
+    ) -> OmibDetector:
+        """Train on the (normal spots of the) reference sections.
+
+        Parameters
+        ----------
+        references
+            One or more sections of normal tissue, raw counts in ``X`` (or ``layers[layer]``).
+        normal_key, normal_values
+            Train only on spots whose ``obs[normal_key]`` is in ``normal_values``; the graph is
+            still built on the whole section, so their neighbourhoods are complete.
+        use_image
+            Use the H&E modality; default: when every reference has an image.
+        resume
+            Continue an interrupted fit from ``config.train.checkpoint_dir``.
+        """
+        refs = [references] if isinstance(references, AnnData) else list(references)
+        if not refs:
+            raise OmibError("no reference section was given", "pass at least one AnnData")
+        self.use_image = all(has_image(r) for r in refs) if use_image is None else use_image
+        masks = [_normal_mask(r, normal_key, normal_values) for r in refs]
+        normal_refs = [r[m] for r, m in zip(refs, masks)]
+        c = self.config
+        self.genes = select_genes(normal_refs, n_top_genes=c.preprocess.n_top_genes,
+                                  min_spots=c.preprocess.min_spots, layer=layer)  # fmt: skip
+        sections = [prepare_section(r, self.genes, c, use_image=self.use_image, layer=layer,
+                                    library_id=library_id) for r in refs]  # fmt: skip
+        spots = np.flatnonzero(np.concatenate(masks))
+        rng = np.random.default_rng(c.train.seed)
+        shuffled = rng.permutation(spots)
+        n_val = max(1, int(round(c.train.val_fraction * len(spots)))) if c.train.val_fraction else 0
+        if len(spots) - n_val < 2:
+            raise OmibError(f"only {len(spots)} normal reference spots", "give more reference spots")
+        train_spots, val_spots = np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
+        self.module = self._build()
+        train_loader = self._loader(self._dataset(sections, train_spots), shuffle=True)
+        val_loader = self._loader(self._dataset(sections, val_spots), shuffle=False) if n_val else None
+        result: FitResult = fit(self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume)
+        reference = rng.permutation(train_spots)[: c.scoring.max_reference_spots]
+        _, self.reference_xi = self._evidence(self._dataset(sections, np.sort(reference)), knn=False)
+        held_out = val_spots if n_val else train_spots
+        parts, _ = self._evidence(self._dataset(sections, held_out))
+        self.reference_stats = robust_stats(parts)
+        self.threshold = quantile_threshold(combine(parts, self.reference_stats), c.scoring.quantile)
+        bound = result.bound.to_dict() if result.bound else {}
+        self.training = {
+            "n_reference_sections": len(refs), "n_train_spots": int(len(train_spots)),
+            "n_val_spots": int(n_val), "epochs": int(result.epochs), "stopped_early": result.stopped_early,
+            "bound": bound, "r": {m: float(v) for m, v in zip(self.modalities, self.module.weights.r)},
+        }  # fmt: skip
+        return self
+
+    # ------------------------------------------------------------------ score
+    def _device(self) -> torch.device:
+        return torch.device(resolve_accelerator(self.config.train.device))
+
+    @torch.no_grad()
+    def _evidence(self, dataset: TissueDataset, knn: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw one-class evidence and ξ for every spot of ``dataset``, in its order.
+
+        Parts: ``svdd``, ``reconstruction_<modality>`` and ``knn`` (mean distance of ξ to its
+        ``knn_k`` nearest reference spots in ξ space).
+        """
+        module = self.module.to(self._device()).eval()
+        parts: dict[str, list[np.ndarray]] = {}
+        xis = []
+        for batch in self._loader(dataset, shuffle=False):
+            batch = _to_device(batch, self._device())
+            output = module(batch["inputs"])
+            for name, value in module.anomaly_parts(output, batch["reconstruction"]).items():
+                parts.setdefault(name, []).append(value.float().cpu().numpy())
+            xis.append(output.xi.float().cpu().numpy())
+        xi = np.concatenate(xis)
+        evidence = {k: np.concatenate(v) for k, v in parts.items()}
+        if knn:
+            from sklearn.neighbors import NearestNeighbors
+
+            k = min(self.config.scoring.knn_k, len(self.reference_xi))
+            distances, _ = NearestNeighbors(n_neighbors=k).fit(self.reference_xi).kneighbors(xi)
+            evidence["knn"] = distances.mean(axis=1)
+        return {name: evidence[name] for name in self._parts(evidence)}, xi
+
+    def _parts(self, evidence: dict[str, np.ndarray]) -> list[str]:
+        chosen = self.config.scoring.evidence.split("+")
+        unknown = set(chosen) - {"knn", "reconstruction", "svdd"}
+        if unknown:
+            raise OmibError(f"unknown scoring.evidence {sorted(unknown)}", "use knn, reconstruction, svdd joined by '+'")
+        return [name for name in evidence if name.split("_")[0] in chosen]
+
+    def _check_fitted(self) -> None:
+        if self.module is None:
+            raise OmibError("the detector is not fitted", "call fit() or load a saved model first")
+
+    def score(self, adata: AnnData, *, layer: str | None = None, library_id: str | None = None) -> DetectionResult:
+        """Anomaly scores, labels and ξ for every spot of ``adata`` (which is not modified)."""
+        self._check_fitted()
+        if self.use_image and not has_image(adata):
+            raise OmibError(
+                "the model was fitted with the H&E image but the sample has no image in uns['spatial']",
+                "add the image (Visium layout) or fit an expression-only model (use_image=False)",
+            )
+        c = self.config
+        section = prepare_section(adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id)
+        if section.alignment.n_missing == len(self.genes):
+            raise OmibError("the sample shares no genes with the model", "check var_names")
+        parts, xi = self._evidence(self._dataset([section]))
+        scores = smooth_scores(combine(parts, self.reference_stats), section.graph, c.scoring.smoothing)
+        threshold = self.threshold
+        if c.scoring.threshold == "mixture":
+            threshold = mixture_threshold(scores, c.scoring.prior_anomaly_fraction, seed=c.train.seed)
+        info = {"image_used": self.use_image, "genes_missing": section.alignment.n_missing}
+        if self.use_image:
+            info["image_resolution"] = section.patches.resolution
+        return DetectionResult(scores.astype(np.float32), scores > threshold, xi.astype(np.float32),
+                               parts, float(threshold), section.alignment, info)  # fmt: skip
+
+    # ------------------------------------------------------------------ persistence
+    def metadata(self) -> dict[str, Any]:
+        """Everything besides the weights that a saved model needs (JSON-serialisable)."""
+        return {
+            "omib_st_version": __version__, "format_version": FORMAT_VERSION, "genes": self.genes,
+            "use_image": self.use_image, "modalities": self.modalities,
+            "reference_stats": {k: list(v) for k, v in self.reference_stats.items()},
+            "threshold": self.threshold, "training": self.training,
+        }  # fmt: skip
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the model folder atomically: ``weights.pt``, ``model.json``, ``config.yaml``."""
+        import yaml
+
+        from omib_st.io import atomic_path
+
+        self._check_fitted()
+        path = Path(path)
+        if path.exists() and not force:
+            raise OmibError(f"{path} already exists", "choose another --out or pass --force")
+        with atomic_path(path) as tmp:
+            tmp.mkdir(parents=True)
+            state = {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
+            torch.save(state, tmp / WEIGHTS)
+            meta = self.metadata()
+            meta["weights_sha256"] = hashlib.sha256((tmp / WEIGHTS).read_bytes()).hexdigest()
+            (tmp / META).write_text(json.dumps(meta, indent=1))
+            (tmp / CONFIG).write_text(yaml.safe_dump(to_dict(self.config), sort_keys=False))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> OmibDetector:
+        """Load a model folder written by :meth:`save` (weights with ``weights_only=True``)."""
+        import yaml
+
+        path = Path(path)
+        for name in (WEIGHTS, META, CONFIG):
+            if not (path / name).is_file():
+                raise OmibError(f"{path} is not an omib-st model folder (no {name})", "give the --out folder of 'omib-st fit'")
+        try:
+            meta = json.loads((path / META).read_text())
+        except json.JSONDecodeError:
+            raise OmibError(f"{path / META} is not valid JSON", "re-run 'omib-st fit'") from None
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise OmibError(
+                f"{path} was saved in model format {meta.get('format_version')} by omib-st "
+                f"{meta.get('omib_st_version')}; this is format {FORMAT_VERSION} (omib-st {__version__})",
+                "refit the model with this version",
+            )
+        digest = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()
+        if digest != meta.get("weights_sha256"):
+            raise OmibError(f"{path / WEIGHTS} does not match its checksum in {META} (modified or corrupt)", "refit the model")
+        detector = cls(from_dict(DetectorConfig, yaml.safe_load((path / CONFIG).read_text())))
+        detector.genes, detector.use_image = list(meta["genes"]), bool(meta["use_image"])
+        detector.reference_stats = {k: (float(a), float(b)) for k, (a, b) in meta["reference_stats"].items()}
+        detector.threshold, detector.training = float(meta["threshold"]), meta["training"]
+        detector.module = detector._build()
+        state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
+        detector.module.load_state_dict(state)
+        return detector
+
+
+def _normal_mask(adata: AnnData, key: str | None, values: Sequence[Any] | None) -> np.ndarray:
+    if key is None:
+        return np.ones(adata.n_obs, dtype=bool)
+    if key not in adata.obs:
+        raise OmibError(f'obs["{key}"] not found (columns: {", ".join(map(str, adata.obs.columns[:8]))})',
+                        "give an existing column as --normal-key")  # fmt: skip
+    if not values:
+        raise OmibError(f"no normal values given for obs['{key}']", "pass --normal-values")
+    mask = adata.obs[key].astype(str).isin([str(v) for v in values]).to_numpy()
+    if not mask.any():
+        found = ", ".join(map(str, adata.obs[key].astype(str).unique()[:8]))
+        raise OmibError(f"no spot has obs['{key}'] in {list(values)} (values: {found})", "check --normal-values")
+    return mask
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch.to(device, non_blocking=True) if hasattr(batch, "to") else batch

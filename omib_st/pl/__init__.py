@@ -1,0 +1,5 @@
+"""Plotting (scanpy grammar)."""
+
+from omib_st.pl.anomaly import anomaly
+
+__all__ = ["anomaly"]

@@ -1,0 +1,58 @@
+"""``omib_st.pl.anomaly``: anomaly scores drawn over the H&E image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from anndata import AnnData
+
+from omib_st.errors import OmibError
+
+
+def anomaly(
+    adata: AnnData,
+    *,
+    key: str = "omib",
+    library_id: str | None = None,
+    truth: str | None = None,
+    save: str | Path | None = None,
+    show: bool | None = None,
+    **kwargs,
+):
+    """Scores (and labels, and optionally a ground-truth column) over the tissue image.
+
+    Uses ``squidpy.pl.spatial_scatter``; panels: ``obs[f"{key}_score"]``,
+    ``obs[f"{key}_anomaly"]`` and ``obs[truth]`` when given. ``save`` writes a PNG.
+    Extra keyword arguments go to ``spatial_scatter``. Returns the matplotlib figure.
+    """
+    import matplotlib
+
+    if save is not None and show is None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import squidpy as sq
+
+    from omib_st.io import get_library_id
+
+    score = f"{key}_score"
+    if score not in adata.obs:
+        raise OmibError(f'obs["{score}"] not found', f"run omib_st.tl.detect(adata, key_added='{key}') first")
+    colors = [score, f"{key}_anomaly"] + ([truth] if truth else [])
+    plot = adata.copy()
+    plot.obs[f"{key}_anomaly"] = plot.obs[f"{key}_anomaly"].astype(str).astype("category")
+    if truth:
+        plot.obs[truth] = plot.obs[truth].astype(str).astype("category")
+    has_image = "spatial" in adata.uns
+    options = {"library_id": get_library_id(adata, library_id), "img_res_key": "hires"} if has_image else {"shape": None}
+    if has_image:
+        images = adata.uns["spatial"][options["library_id"]].get("images", {})
+        options["img_res_key"] = "hires" if "hires" in images else next(iter(images), "hires")
+    sq.pl.spatial_scatter(plot, color=colors, cmap="magma", ncols=len(colors), **options, **kwargs)
+    figure = plt.gcf()
+    if save is not None:
+        figure.savefig(save, dpi=120, bbox_inches="tight")
+    if show:
+        plt.show()
+    elif save is not None:
+        plt.close(figure)
+    return figure

@@ -1,0 +1,7 @@
+"""From per-spot evidence to scores and labels: standardisation, smoothing, thresholds."""
+
+from omib_st.scoring.smoothing import smooth_scores
+from omib_st.scoring.standardize import combine, robust_stats
+from omib_st.scoring.threshold import mixture_threshold, quantile_threshold
+
+__all__ = ["combine", "mixture_threshold", "quantile_threshold", "robust_stats", "smooth_scores"]

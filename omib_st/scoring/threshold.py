@@ -1,0 +1,29 @@
+"""Label-free thresholds that turn anomaly scores into labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def quantile_threshold(reference_scores: np.ndarray, quantile: float = 0.95) -> float:
+    """The ``quantile`` of scores of held-out normal reference spots (false-positive rate 1 − q)."""
+    return float(np.quantile(reference_scores, quantile))
+
+
+def mixture_threshold(scores: np.ndarray, prior_anomaly_fraction: float = 0.1, seed: int = 0) -> float:
+    """Boundary of a two-component Gaussian mixture on the target's scores.
+
+    The anomalous component (the one with the higher mean) starts with weight
+    ``prior_anomaly_fraction``; the threshold is the lowest score whose posterior of being
+    anomalous exceeds 1/2 (``inf`` when no score does).
+    """
+    from sklearn.mixture import GaussianMixture
+
+    x = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
+    p = prior_anomaly_fraction
+    means = np.quantile(x, [(1 - p) / 2, 1 - p / 2]).reshape(-1, 1)
+    mixture = GaussianMixture(2, weights_init=[1 - p, p], means_init=means, random_state=seed).fit(x)
+    anomalous = int(np.argmax(mixture.means_.ravel()))
+    posterior = mixture.predict_proba(x)[:, anomalous]
+    above = x.ravel()[(posterior > 0.5) & (x.ravel() >= mixture.means_.min())]
+    return float(above.min()) if above.size else float("inf")

@@ -1,0 +1,129 @@
+"""``omib_st.tl.detect``: anomaly scores for every spot, written into the AnnData."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from anndata import AnnData
+
+from omib_st import __version__
+from omib_st.config import DetectorConfig, to_dict
+from omib_st.errors import OmibError
+
+
+def detect(
+    adata: AnnData,
+    *,
+    reference: AnnData | Sequence[AnnData] | None = None,
+    model: Any = None,
+    normal_key: str | None = None,
+    normal_values: Sequence[Any] | None = None,
+    config: DetectorConfig | None = None,
+    use_image: bool | None = None,
+    layer: str | None = None,
+    library_id: str | None = None,
+    key_added: str = "omib",
+    copy: bool = False,
+) -> AnnData | None:
+    """Score every spot of ``adata`` for anomalous tissue (expression + H&E through OMIB).
+
+    The model is chosen, in this order, from: ``model`` (an :class:`~omib_st.model.OmibDetector`
+    or the folder of a saved one); ``reference`` (normal sections: one-class training on them);
+    ``normal_key``/``normal_values`` (known-normal spots of ``adata`` itself); otherwise the
+    self-referenced mode trains on ``adata`` itself, drops the ``scoring.self_trim`` highest
+    scoring spots and trains again — the weakest mode, and it warns.
+
+    Parameters
+    ----------
+    adata
+        Visium-layout AnnData: raw counts, ``obsm["spatial"]`` and, for the image modality,
+        ``uns["spatial"][library_id]`` with images and scale factors.
+    config
+        :class:`~omib_st.config.DetectorConfig` for training (ignored with ``model``).
+    use_image
+        Use the H&E modality; default: when the reference (or sample) has an image.
+    key_added
+        Prefix of the slots written.
+    copy
+        Return a modified copy instead of writing into ``adata``.
+
+    Returns
+    -------
+    ``None``, or the copy when ``copy=True``. Writes:
+
+    - ``obs[f"{key_added}_score"]``: float, higher = more anomalous;
+    - ``obs[f"{key_added}_anomaly"]``: bool, from the label-free threshold;
+    - ``obsm[f"X_{key_added}"]``: the fused representation ξ;
+    - ``uns[key_added]``: mode, resolved params, version, modalities, β, M_u, Ĥ/Î estimates,
+      r per modality, threshold and the reference statistics of the score (plain types).
+    """
+    from omib_st.model import OmibDetector
+
+    given = [x is not None for x in (model, reference, normal_key)]
+    if sum(given) > 1:
+        raise OmibError("give only one of model, reference and normal_key", "pick one reference choice")
+    target = adata.copy() if copy else adata
+    if model is not None:
+        detector = model if isinstance(model, OmibDetector) else OmibDetector.load(Path(model))
+        mode = "model"
+    elif reference is not None:
+        detector = OmibDetector(config).fit(reference, use_image=use_image, layer=layer, library_id=library_id)
+        mode = "reference"
+    elif normal_key is not None:
+        detector = OmibDetector(config).fit(
+            target, normal_key=normal_key, normal_values=normal_values, use_image=use_image,
+            layer=layer, library_id=library_id,
+        )  # fmt: skip
+        mode = "normal_key"
+    else:
+        warnings.warn(
+            "omib-st: no reference given; running the self-referenced mode (trains on the sample "
+            "itself with robust trimming), the weakest mode. Give normal reference sections, a "
+            "saved model or known-normal spots when you can.",
+            UserWarning,
+            stacklevel=2,
+        )
+        detector = _self_referenced(target, config or DetectorConfig(), use_image, layer, library_id)
+        mode = "self-referenced"
+    result = detector.score(target, layer=layer, library_id=library_id)
+    target.obs[f"{key_added}_score"] = result.scores
+    target.obs[f"{key_added}_anomaly"] = result.labels
+    target.obsm[f"X_{key_added}"] = result.xi
+    training = detector.training
+    target.uns[key_added] = _plain({
+        "mode": mode, "version": __version__, "params": to_dict(detector.config),
+        "modalities": detector.modalities, **result.info,
+        "beta": training.get("bound", {}).get("beta"), "bound": training.get("bound", {}),
+        "r": training.get("r", {}), "threshold": result.threshold,
+        "reference_stats": {k: list(v) for k, v in detector.reference_stats.items()},
+        "n_genes": len(detector.genes), "n_train_spots": training.get("n_train_spots"),
+    })  # fmt: skip
+    return target if copy else None
+
+
+def _self_referenced(adata, config, use_image, layer, library_id):
+    from omib_st.model import OmibDetector
+
+    first = OmibDetector(config).fit(adata, use_image=use_image, layer=layer, library_id=library_id)
+    scores = first.score(adata, layer=layer, library_id=library_id).scores
+    keep = scores <= np.quantile(scores, 1 - config.scoring.self_trim)
+    trimmed = adata[keep].copy()
+    return OmibDetector(config).fit(trimmed, use_image=use_image, layer=layer, library_id=library_id)
+
+
+def _plain(value: Any) -> Any:
+    """Nested dicts/lists of str, bool, int and float only (h5ad cannot store None)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return value
