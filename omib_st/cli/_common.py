@@ -9,21 +9,33 @@ from omib_st.errors import OmibError
 
 
 def add_common(parser: argparse.ArgumentParser, *, plot: bool = True) -> None:
-    parser.add_argument("--config", metavar="YAML", help="detector configuration (unknown keys are errors)")
+    parser.add_argument(
+        "--config", metavar="YAML", help="detector configuration (unknown keys are errors)"
+    )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: config (auto)")
     parser.add_argument("--seed", type=int, help="random seed (default: config, 0)")
     parser.add_argument("--layer", help="layer holding raw counts (default: X)")
     parser.add_argument("--library-id", help='library of uns["spatial"] (default: the only one)')
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
     if plot:
-        parser.add_argument("--plot", metavar="PNG", help="also draw the scores over the H&E into PNG")
+        parser.add_argument(
+            "--plot", metavar="PNG", help="also draw the scores over the H&E into PNG"
+        )
 
 
 def add_reference_choice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--normal-key", metavar="COL", help="obs column marking known-normal spots")
-    parser.add_argument("--normal-values", nargs="+", metavar="V", help="values of COL that are normal")
-    parser.add_argument("--no-image", action="store_true", help="expression only, even if images exist")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted fit (needs train.checkpoint_dir)")
+    parser.add_argument(
+        "--normal-values", nargs="+", metavar="V", help="values of COL that are normal"
+    )
+    parser.add_argument(
+        "--no-image", action="store_true", help="expression only, even if images exist"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted fit (needs train.checkpoint_dir)",
+    )
 
 
 def build_config(args: argparse.Namespace):
@@ -50,7 +62,10 @@ def output_for(sample: str, out: str | None, suffix: str = ".omib.h5ad") -> Path
     source = Path(sample)
     target = Path(out) if out else source.with_name(source.name.removesuffix(".h5ad") + suffix)
     if target.resolve() == source.resolve():
-        raise OmibError(f"the output {target} is the input file", "give another -o; the input is never overwritten")
+        raise OmibError(
+            f"the output {target} is the input file",
+            "give another -o; the input is never overwritten",
+        )
     return target
 
 
@@ -61,16 +76,25 @@ def check_writable(paths: list[Path], force: bool) -> None:
             raise OmibError(f"{path} already exists", "choose another output or pass --force")
 
 
-def write_outputs(adata, h5ad: Path, plot: str | None, force: bool, truth: str | None = None) -> None:
+def write_outputs(
+    adata, h5ad: Path, plot: str | None, force: bool, truth: str | None = None
+) -> None:
     from omib_st.io import write_h5ad
 
     write_h5ad(adata, h5ad, force=force)
     if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
         from omib_st.io import atomic_path
         from omib_st.pl import anomaly
 
+        figure = anomaly(adata, truth=truth)
         with atomic_path(Path(plot)) as tmp:
-            anomaly(adata, truth=truth, save=tmp, format="png")
+            figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        plt.close(figure)
 
 
 def summary(adata, key: str = "omib") -> str:

@@ -14,11 +14,17 @@ DEMO_CONFIG = {
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="detect planted lesions in a synthetic section (first run)")
-    parser.add_argument("--out", default="omib-st-demo", metavar="DIR", help="folder for demo.h5ad and demo.png")
+    parser = subparsers.add_parser(
+        "demo", help="detect planted lesions in a synthetic section (first run)"
+    )
+    parser.add_argument(
+        "--out", default="omib-st-demo", metavar="DIR", help="folder for demo.h5ad and demo.png"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--size", type=int, nargs=2, default=(40, 50), metavar=("ROWS", "COLS"), help="lattice size")
+    parser.add_argument(
+        "--size", type=int, nargs=2, default=(40, 50), metavar=("ROWS", "COLS"), help="lattice size"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing demo output")
     parser.set_defaults(run=run)
 
@@ -32,12 +38,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     h5ad, png = out / "demo.h5ad", out / "demo.png"
     check_writable([h5ad, png], args.force)
-    import omib_st as om
     from sklearn.metrics import roc_auc_score
+
+    import omib_st as om
 
     rows, cols = args.size
     sample = om.datasets.synthetic_visium(n_rows=rows, n_cols=cols, seed=args.seed)
-    reference = om.datasets.synthetic_visium(n_rows=rows, n_cols=cols, seed=args.seed + 1, lesions=())
+    reference = om.datasets.synthetic_visium(
+        n_rows=rows, n_cols=cols, seed=args.seed + 1, lesions=()
+    )
     config = om.config.load_config(DEMO_CONFIG)
     config = om.config.replace(config, **{"train.seed": args.seed, "train.device": args.device})
     print(f"omib-st demo: {sample.n_obs}-spot synthetic section, lesions visible in both modalities, in "

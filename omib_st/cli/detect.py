@@ -8,7 +8,9 @@ from omib_st.cli._common import add_common, add_reference_choice
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("detect", help="score every spot of a sample (h5ad or Space Ranger folder)")
+    parser = subparsers.add_parser(
+        "detect", help="score every spot of a sample (h5ad or Space Ranger folder)"
+    )
     parser.add_argument("sample")
     parser.add_argument("--reference", nargs="+", metavar="REF", help="normal reference sections")
     parser.add_argument("--model", metavar="DIR", help="a model saved by 'omib-st fit'")
@@ -22,13 +24,22 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import warnings
 
-    from omib_st.cli._common import build_config, check_writable, output_for, read_sample, summary, write_outputs
+    from omib_st.cli._common import (
+        build_config,
+        check_writable,
+        output_for,
+        read_sample,
+        summary,
+        write_outputs,
+    )
     from omib_st.errors import OmibError
 
     out = output_for(args.sample, args.out)
     check_writable([out, args.plot], args.force)
     if sum(x is not None for x in (args.reference, args.model, args.normal_key)) > 1:
-        raise OmibError("give only one of --reference, --model and --normal-key", "pick one reference choice")
+        raise OmibError(
+            "give only one of --reference, --model and --normal-key", "pick one reference choice"
+        )
     config = build_config(args)
     adata = read_sample(args.sample)
     import omib_st as om
@@ -50,5 +61,8 @@ def run(args: argparse.Namespace) -> int:
             layer=args.layer, library_id=args.library_id,
         )  # fmt: skip
     write_outputs(adata, out, args.plot, args.force)
-    print(f"omib-st detect: {summary(adata)}\n  wrote {out}" + (f"\n  wrote {args.plot}" if args.plot else ""))
+    print(
+        f"omib-st detect: {summary(adata)}\n  wrote {out}"
+        + (f"\n  wrote {args.plot}" if args.plot else "")
+    )
     return 0

@@ -8,7 +8,9 @@ from omib_st.cli._common import add_common, add_reference_choice
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("fit", help="train on normal reference sections and save the model")
+    parser = subparsers.add_parser(
+        "fit", help="train on normal reference sections and save the model"
+    )
     parser.add_argument("references", nargs="+", metavar="REF")
     parser.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
     add_reference_choice(parser)

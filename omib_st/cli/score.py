@@ -8,10 +8,14 @@ from omib_st.cli._common import add_common
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("score", help="score samples with a model saved by 'omib-st fit'")
+    parser = subparsers.add_parser(
+        "score", help="score samples with a model saved by 'omib-st fit'"
+    )
     parser.add_argument("samples", nargs="+", metavar="SAMPLE")
     parser.add_argument("--model", required=True, metavar="DIR")
-    parser.add_argument("-o", "--out", help="output h5ad (one sample only; default: SAMPLE.omib.h5ad)")
+    parser.add_argument(
+        "-o", "--out", help="output h5ad (one sample only; default: SAMPLE.omib.h5ad)"
+    )
     add_common(parser)
     parser.set_defaults(run=run)
 
@@ -21,15 +25,22 @@ def run(args: argparse.Namespace) -> int:
     from omib_st.errors import OmibError
 
     if args.out and len(args.samples) > 1:
-        raise OmibError("-o names one file but several samples were given", "leave -o out to write SAMPLE.omib.h5ad each")
+        raise OmibError(
+            "-o names one file but several samples were given",
+            "leave -o out to write SAMPLE.omib.h5ad each",
+        )
     if args.plot and len(args.samples) > 1:
-        raise OmibError("--plot names one file but several samples were given", "score one sample per --plot")
+        raise OmibError(
+            "--plot names one file but several samples were given", "score one sample per --plot"
+        )
     outputs = [output_for(s, args.out) for s in args.samples]
     check_writable([*outputs, args.plot], args.force)
     import omib_st as om
 
     model = om.model.OmibDetector.load(args.model)
-    overrides = {k: v for k, v in (("train.device", args.device), ("train.seed", args.seed)) if v is not None}
+    overrides = {
+        k: v for k, v in (("train.device", args.device), ("train.seed", args.seed)) if v is not None
+    }
     if overrides:
         model.config = om.config.replace(model.config, **overrides)
     for sample, out in zip(args.samples, outputs):

@@ -88,15 +88,20 @@ def _place_lesions(rng, xy: np.ndarray, kinds: Sequence[str], radius: float) -> 
     return np.column_stack([x, y])
 
 
-def _counts(rng, domain, lesion, n_genes, n_domains, xy, fields_library) -> tuple:
-    """Negative binomial counts with domain and lesion programmes; returns counts and programmes."""
+def _counts(rng, domain, lesion, n_genes, n_domains, xy, fields_library, tissue_seed) -> tuple:
+    """Negative binomial counts with domain and lesion programmes; returns counts and programmes.
+
+    The programmes and baseline expression come from ``tissue_seed`` alone, so sections of the
+    same tissue share them and differ only in layout, library sizes and noise.
+    """
+    tissue = np.random.default_rng(tissue_seed)
     n_prog = max(1, min(20, n_genes // (n_domains + 2)))
     programme = np.full(n_genes, "none", dtype=object)
-    order = rng.permutation(n_genes)
+    order = tissue.permutation(n_genes)
     for k in range(n_domains):
         programme[order[k * n_prog : (k + 1) * n_prog]] = f"domain_{k}"
     programme[order[n_domains * n_prog : (n_domains + 1) * n_prog]] = "lesion"
-    log_base = rng.normal(0.0, 1.2, n_genes)
+    log_base = tissue.normal(0.0, 1.2, n_genes)
     log_mu = np.tile(log_base, (len(domain), 1))
     for k in range(n_domains):
         log_mu[np.ix_(domain == k, programme == f"domain_{k}")] += 1.6
@@ -201,6 +206,7 @@ def synthetic_visium(
     n_genes: int = 300,
     lesions: Sequence[str] = ("both", "expression", "image"),
     seed: int = 0,
+    tissue_seed: int = 0,
     image_scale: float = 0.35,
     lesion_radius: float | None = None,
     library_id: str = "synthetic",
@@ -228,7 +234,10 @@ def synthetic_visium(
     lesions
         Lesion kinds, one lesion each; ``()`` gives a normal section.
     seed
-        Random seed.
+        Random seed of the section (layout, lesions, counts, image).
+    tissue_seed
+        Seed of the tissue's gene programmes and baseline expression: sections with the same
+        ``tissue_seed`` are sections of the same tissue (use one as a normal reference).
     image_scale
         Pixels per µm of the ``hires`` image (real Visium hires images are about 0.3); the
         default keeps the default section under 2000 px.
@@ -277,7 +286,14 @@ def synthetic_visium(
         lesion[np.hypot(*(xy - centre).T) <= radius] = kind
 
     counts, programme = _counts(
-        rng, domain, lesion, n_genes, 3, xy, _smooth_fields(rng, 1, 3, (2000.0, 5000.0))
+        rng,
+        domain,
+        lesion,
+        n_genes,
+        3,
+        xy,
+        _smooth_fields(rng, 1, 3, (2000.0, 5000.0)),
+        tissue_seed,
     )
     shape = (int(np.ceil(extent[1] * image_scale)), int(np.ceil(extent[0] * image_scale)))
     disks = [(c, radius) for kind, c in zip(lesions, centres) if kind in ("both", "image")]

@@ -20,7 +20,13 @@ from omib_st.model.tissue_data import Section, TissueDataset, has_image, prepare
 from omib_st.module import OMIB, OneClass
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
 from omib_st.pp import GeneAlignment, select_genes
-from omib_st.scoring import combine, mixture_threshold, quantile_threshold, robust_stats, smooth_scores
+from omib_st.scoring import (
+    combine,
+    mixture_threshold,
+    quantile_threshold,
+    robust_stats,
+    smooth_scores,
+)
 from omib_st.train import FitResult, fit, make_loader, resolve_accelerator
 
 WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
@@ -67,6 +73,7 @@ class OmibDetector:
         self.module: OMIB | None = None
         self.reference_stats: dict[str, tuple[float, float]] = {}
         self.threshold = float("nan")
+        self.reference_xi = np.empty((0, self.config.omib.fused_dim), dtype=np.float32)
         self.training: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ model
@@ -80,8 +87,12 @@ class OmibDetector:
         n_genes = len(self.genes)
         encoders: dict[str, torch.nn.Module] = {
             "expression": GraphEncoder(
-                n_genes, c.expression.out_dim, hidden_dim=c.expression.hidden_dim,
-                n_layers=c.expression.n_layers, layer=c.expression.layer, dropout=c.expression.dropout,
+                n_genes,
+                c.expression.out_dim,
+                hidden_dim=c.expression.hidden_dim,
+                n_layers=c.expression.n_layers,
+                layer=c.expression.layer,
+                dropout=c.expression.dropout,
             )  # fmt: skip
         }
         if self.use_image:
@@ -97,7 +108,9 @@ class OmibDetector:
         task = OneClass(HEAD_DIM, heads=list(encoders))
         return OMIB(encoders, task, c.omib, reconstruction_dims=reconstruction)
 
-    def _dataset(self, sections: Sequence[Section], spots: np.ndarray | None = None) -> TissueDataset:
+    def _dataset(
+        self, sections: Sequence[Section], spots: np.ndarray | None = None
+    ) -> TissueDataset:
         return TissueDataset(sections, spots, n_hops=self.config.expression.n_layers)
 
     def _loader(self, dataset: TissueDataset, shuffle: bool):
@@ -149,18 +162,28 @@ class OmibDetector:
         shuffled = rng.permutation(spots)
         n_val = max(1, int(round(c.train.val_fraction * len(spots)))) if c.train.val_fraction else 0
         if len(spots) - n_val < 2:
-            raise OmibError(f"only {len(spots)} normal reference spots", "give more reference spots")
+            raise OmibError(
+                f"only {len(spots)} normal reference spots", "give more reference spots"
+            )
         train_spots, val_spots = np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
         self.module = self._build()
         train_loader = self._loader(self._dataset(sections, train_spots), shuffle=True)
-        val_loader = self._loader(self._dataset(sections, val_spots), shuffle=False) if n_val else None
-        result: FitResult = fit(self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume)
+        val_loader = (
+            self._loader(self._dataset(sections, val_spots), shuffle=False) if n_val else None
+        )
+        result: FitResult = fit(
+            self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume
+        )
         reference = rng.permutation(train_spots)[: c.scoring.max_reference_spots]
-        _, self.reference_xi = self._evidence(self._dataset(sections, np.sort(reference)), knn=False)
+        _, self.reference_xi = self._evidence(
+            self._dataset(sections, np.sort(reference)), knn=False
+        )
         held_out = val_spots if n_val else train_spots
         parts, _ = self._evidence(self._dataset(sections, held_out))
         self.reference_stats = robust_stats(parts)
-        self.threshold = quantile_threshold(combine(parts, self.reference_stats), c.scoring.quantile)
+        self.threshold = quantile_threshold(
+            combine(parts, self.reference_stats), c.scoring.quantile
+        )
         bound = result.bound.to_dict() if result.bound else {}
         self.training = {
             "n_reference_sections": len(refs), "n_train_spots": int(len(train_spots)),
@@ -174,7 +197,9 @@ class OmibDetector:
         return torch.device(resolve_accelerator(self.config.train.device))
 
     @torch.no_grad()
-    def _evidence(self, dataset: TissueDataset, knn: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def _evidence(
+        self, dataset: TissueDataset, knn: bool = True
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Raw one-class evidence and ξ for every spot of ``dataset``, in its order.
 
         Parts: ``svdd``, ``reconstruction_<modality>`` and ``knn`` (mean distance of ξ to its
@@ -203,14 +228,19 @@ class OmibDetector:
         chosen = self.config.scoring.evidence.split("+")
         unknown = set(chosen) - {"knn", "reconstruction", "svdd"}
         if unknown:
-            raise OmibError(f"unknown scoring.evidence {sorted(unknown)}", "use knn, reconstruction, svdd joined by '+'")
+            raise OmibError(
+                f"unknown scoring.evidence {sorted(unknown)}",
+                "use knn, reconstruction, svdd joined by '+'",
+            )
         return [name for name in evidence if name.split("_")[0] in chosen]
 
     def _check_fitted(self) -> None:
         if self.module is None:
             raise OmibError("the detector is not fitted", "call fit() or load a saved model first")
 
-    def score(self, adata: AnnData, *, layer: str | None = None, library_id: str | None = None) -> DetectionResult:
+    def score(
+        self, adata: AnnData, *, layer: str | None = None, library_id: str | None = None
+    ) -> DetectionResult:
         """Anomaly scores, labels and ξ for every spot of ``adata`` (which is not modified)."""
         self._check_fitted()
         if self.use_image and not has_image(adata):
@@ -219,14 +249,20 @@ class OmibDetector:
                 "add the image (Visium layout) or fit an expression-only model (use_image=False)",
             )
         c = self.config
-        section = prepare_section(adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id)
+        section = prepare_section(
+            adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id
+        )
         if section.alignment.n_missing == len(self.genes):
             raise OmibError("the sample shares no genes with the model", "check var_names")
         parts, xi = self._evidence(self._dataset([section]))
-        scores = smooth_scores(combine(parts, self.reference_stats), section.graph, c.scoring.smoothing)
+        scores = smooth_scores(
+            combine(parts, self.reference_stats), section.graph, c.scoring.smoothing
+        )
         threshold = self.threshold
         if c.scoring.threshold == "mixture":
-            threshold = mixture_threshold(scores, c.scoring.prior_anomaly_fraction, seed=c.train.seed)
+            threshold = mixture_threshold(
+                scores, c.scoring.prior_anomaly_fraction, seed=c.train.seed
+            )
         info = {"image_used": self.use_image, "genes_missing": section.alignment.n_missing}
         if self.use_image:
             info["image_resolution"] = section.patches.resolution
@@ -244,7 +280,8 @@ class OmibDetector:
         }  # fmt: skip
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the model folder atomically: ``weights.pt``, ``model.json``, ``config.yaml``."""
+        """Write the model folder atomically: ``weights.pt`` (state dict and the reference spots' ξ),
+        ``model.json`` (genes, modalities, score statistics, checksum), ``config.yaml``."""
         import yaml
 
         from omib_st.io import atomic_path
@@ -256,7 +293,10 @@ class OmibDetector:
         with atomic_path(path) as tmp:
             tmp.mkdir(parents=True)
             state = {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
-            torch.save(state, tmp / WEIGHTS)
+            torch.save(
+                {"module": state, "reference_xi": torch.from_numpy(self.reference_xi)},
+                tmp / WEIGHTS,
+            )
             meta = self.metadata()
             meta["weights_sha256"] = hashlib.sha256((tmp / WEIGHTS).read_bytes()).hexdigest()
             (tmp / META).write_text(json.dumps(meta, indent=1))
@@ -271,7 +311,10 @@ class OmibDetector:
         path = Path(path)
         for name in (WEIGHTS, META, CONFIG):
             if not (path / name).is_file():
-                raise OmibError(f"{path} is not an omib-st model folder (no {name})", "give the --out folder of 'omib-st fit'")
+                raise OmibError(
+                    f"{path} is not an omib-st model folder (no {name})",
+                    "give the --out folder of 'omib-st fit'",
+                )
         try:
             meta = json.loads((path / META).read_text())
         except json.JSONDecodeError:
@@ -284,14 +327,20 @@ class OmibDetector:
             )
         digest = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()
         if digest != meta.get("weights_sha256"):
-            raise OmibError(f"{path / WEIGHTS} does not match its checksum in {META} (modified or corrupt)", "refit the model")
+            raise OmibError(
+                f"{path / WEIGHTS} does not match its checksum in {META} (modified or corrupt)",
+                "refit the model",
+            )
         detector = cls(from_dict(DetectorConfig, yaml.safe_load((path / CONFIG).read_text())))
         detector.genes, detector.use_image = list(meta["genes"]), bool(meta["use_image"])
-        detector.reference_stats = {k: (float(a), float(b)) for k, (a, b) in meta["reference_stats"].items()}
+        detector.reference_stats = {
+            k: (float(a), float(b)) for k, (a, b) in meta["reference_stats"].items()
+        }
         detector.threshold, detector.training = float(meta["threshold"]), meta["training"]
         detector.module = detector._build()
-        state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
-        detector.module.load_state_dict(state)
+        saved = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
+        detector.module.load_state_dict(saved["module"])
+        detector.reference_xi = saved["reference_xi"].numpy()
         return detector
 
 
@@ -306,7 +355,9 @@ def _normal_mask(adata: AnnData, key: str | None, values: Sequence[Any] | None) 
     mask = adata.obs[key].astype(str).isin([str(v) for v in values]).to_numpy()
     if not mask.any():
         found = ", ".join(map(str, adata.obs[key].astype(str).unique()[:8]))
-        raise OmibError(f"no spot has obs['{key}'] in {list(values)} (values: {found})", "check --normal-values")
+        raise OmibError(
+            f"no spot has obs['{key}'] in {list(values)} (values: {found})", "check --normal-values"
+        )
     return mask
 
 

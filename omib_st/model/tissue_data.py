@@ -58,7 +58,11 @@ def prepare_section(
     if use_image:
         patch = config.patch
         patches = PatchExtractor.from_adata(
-            adata, size=patch.size, scale=patch.scale, resolution=patch.resolution, library_id=library_id
+            adata,
+            size=patch.size,
+            scale=patch.scale,
+            resolution=patch.resolution,
+            library_id=library_id,
         )
     return Section(expression, graph, patches, alignment)
 
@@ -79,7 +83,9 @@ class TissueDataset(Dataset):
     receptive field), so memory is bounded by the batch, not by the section.
     """
 
-    def __init__(self, sections: Sequence[Section], spots: np.ndarray | None = None, *, n_hops: int = 2):
+    def __init__(
+        self, sections: Sequence[Section], spots: np.ndarray | None = None, *, n_hops: int = 2
+    ):
         self.sections = list(sections)
         sizes = np.array([s.n_spots for s in self.sections])
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
@@ -117,7 +123,9 @@ class TissueDataset(Dataset):
             seeds, self.n_hops, self.edge_index, relabel_nodes=True, num_nodes=int(self.offsets[-1])
         )
         x = torch.from_numpy(self.expression[subset.numpy()].toarray())
-        inputs: dict[str, Any] = {"expression": Data(x=x, edge_index=edge_index, seed=seed_position)}
+        inputs: dict[str, Any] = {
+            "expression": Data(x=x, edge_index=edge_index, seed=seed_position)
+        }
         reconstruction = {"expression": x[seed_position]}
         if self.use_image:
             patches = self.patches(np.asarray(spots))

@@ -36,14 +36,20 @@ def anomaly(
 
     score = f"{key}_score"
     if score not in adata.obs:
-        raise OmibError(f'obs["{score}"] not found', f"run omib_st.tl.detect(adata, key_added='{key}') first")
+        raise OmibError(
+            f'obs["{score}"] not found', f"run omib_st.tl.detect(adata, key_added='{key}') first"
+        )
     colors = [score, f"{key}_anomaly"] + ([truth] if truth else [])
     plot = adata.copy()
     plot.obs[f"{key}_anomaly"] = plot.obs[f"{key}_anomaly"].astype(str).astype("category")
     if truth:
         plot.obs[truth] = plot.obs[truth].astype(str).astype("category")
     has_image = "spatial" in adata.uns
-    options = {"library_id": get_library_id(adata, library_id), "img_res_key": "hires"} if has_image else {"shape": None}
+    options = (
+        {"library_id": get_library_id(adata, library_id), "img_res_key": "hires"}
+        if has_image
+        else {"shape": None}
+    )
     if has_image:
         images = adata.uns["spatial"][options["library_id"]].get("images", {})
         options["img_res_key"] = "hires" if "hires" in images else next(iter(images), "hires")

@@ -11,5 +11,7 @@ def smooth_scores(scores: np.ndarray, graph: sparse.spmatrix, weight: float) -> 
     if weight == 0:
         return scores
     degree = np.asarray(graph.sum(axis=1)).ravel()
-    neighbour_mean = np.divide(graph @ scores, degree, out=scores.astype(float).copy(), where=degree > 0)
+    neighbour_mean = np.divide(
+        graph @ scores, degree, out=scores.astype(float).copy(), where=degree > 0
+    )
     return (1 - weight) * scores + weight * neighbour_mean

@@ -10,7 +10,9 @@ def quantile_threshold(reference_scores: np.ndarray, quantile: float = 0.95) -> 
     return float(np.quantile(reference_scores, quantile))
 
 
-def mixture_threshold(scores: np.ndarray, prior_anomaly_fraction: float = 0.1, seed: int = 0) -> float:
+def mixture_threshold(
+    scores: np.ndarray, prior_anomaly_fraction: float = 0.1, seed: int = 0
+) -> float:
     """Boundary of a two-component Gaussian mixture on the target's scores.
 
     The anomalous component (the one with the higher mean) starts with weight
@@ -22,7 +24,9 @@ def mixture_threshold(scores: np.ndarray, prior_anomaly_fraction: float = 0.1, s
     x = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
     p = prior_anomaly_fraction
     means = np.quantile(x, [(1 - p) / 2, 1 - p / 2]).reshape(-1, 1)
-    mixture = GaussianMixture(2, weights_init=[1 - p, p], means_init=means, random_state=seed).fit(x)
+    mixture = GaussianMixture(2, weights_init=[1 - p, p], means_init=means, random_state=seed).fit(
+        x
+    )
     anomalous = int(np.argmax(mixture.means_.ravel()))
     posterior = mixture.predict_proba(x)[:, anomalous]
     above = x.ravel()[(posterior > 0.5) & (x.ravel() >= mixture.means_.min())]

@@ -66,13 +66,17 @@ def detect(
 
     given = [x is not None for x in (model, reference, normal_key)]
     if sum(given) > 1:
-        raise OmibError("give only one of model, reference and normal_key", "pick one reference choice")
+        raise OmibError(
+            "give only one of model, reference and normal_key", "pick one reference choice"
+        )
     target = adata.copy() if copy else adata
     if model is not None:
         detector = model if isinstance(model, OmibDetector) else OmibDetector.load(Path(model))
         mode = "model"
     elif reference is not None:
-        detector = OmibDetector(config).fit(reference, use_image=use_image, layer=layer, library_id=library_id)
+        detector = OmibDetector(config).fit(
+            reference, use_image=use_image, layer=layer, library_id=library_id
+        )
         mode = "reference"
     elif normal_key is not None:
         detector = OmibDetector(config).fit(
@@ -88,7 +92,9 @@ def detect(
             UserWarning,
             stacklevel=2,
         )
-        detector = _self_referenced(target, config or DetectorConfig(), use_image, layer, library_id)
+        detector = _self_referenced(
+            target, config or DetectorConfig(), use_image, layer, library_id
+        )
         mode = "self-referenced"
     result = detector.score(target, layer=layer, library_id=library_id)
     target.obs[f"{key_added}_score"] = result.scores
@@ -113,7 +119,9 @@ def _self_referenced(adata, config, use_image, layer, library_id):
     scores = first.score(adata, layer=layer, library_id=library_id).scores
     keep = scores <= np.quantile(scores, 1 - config.scoring.self_trim)
     trimmed = adata[keep].copy()
-    return OmibDetector(config).fit(trimmed, use_image=use_image, layer=layer, library_id=library_id)
+    return OmibDetector(config).fit(
+        trimmed, use_image=use_image, layer=layer, library_id=library_id
+    )
 
 
 def _plain(value: Any) -> Any:

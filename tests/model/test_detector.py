@@ -1,0 +1,105 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from omib_st.config import replace
+from omib_st.errors import OmibError
+from omib_st.model import OmibDetector
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_config, request):
+    from omib_st.datasets import synthetic_visium
+
+    reference = synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=1, lesions=())
+    return OmibDetector(tiny_config).fit(reference)
+
+
+def test_scores_every_spot_with_both_modalities(fitted, synthetic_adata):
+    result = fitted.score(synthetic_adata)
+    n = synthetic_adata.n_obs
+    assert fitted.modalities == ["expression", "image"] and result.info["image_used"]
+    assert result.scores.shape == (n,) and np.isfinite(result.scores).all()
+    assert result.labels.dtype == bool and result.xi.shape == (n, 16)
+    assert set(result.parts) == {"knn", "reconstruction_expression", "reconstruction_image"}
+    assert result.scores.std() > 0  # not collapsed
+
+
+def test_same_seed_same_scores(tiny_config, synthetic_adata, fitted):
+    from omib_st.datasets import synthetic_visium
+
+    reference = synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=1, lesions=())
+    again = OmibDetector(tiny_config).fit(reference)
+    np.testing.assert_array_equal(
+        again.score(synthetic_adata).scores, fitted.score(synthetic_adata).scores
+    )
+
+
+def test_save_load_round_trip_gives_identical_scores(fitted, synthetic_adata, tmp_path):
+    fitted.save(tmp_path / "model")
+    loaded = OmibDetector.load(tmp_path / "model")
+    assert loaded.genes == fitted.genes and loaded.modalities == fitted.modalities
+    np.testing.assert_array_equal(
+        loaded.score(synthetic_adata).scores, fitted.score(synthetic_adata).scores
+    )
+    with pytest.raises(OmibError, match="already exists"):
+        fitted.save(tmp_path / "model")
+
+
+def test_tampered_or_foreign_model_folders_are_refused(fitted, tmp_path):
+    path = fitted.save(tmp_path / "model")
+    weights = path / "weights.pt"
+    state = torch.load(weights, weights_only=True)
+    next(iter(state["module"].values())).add_(1.0)
+    torch.save(state, weights)
+    with pytest.raises(OmibError, match="checksum"):
+        OmibDetector.load(path)
+    meta = json.loads((path / "model.json").read_text())
+    meta["format_version"] = 999
+    (path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(OmibError, match="format 999"):
+        OmibDetector.load(path)
+    with pytest.raises(OmibError, match="not an omib-st model folder"):
+        OmibDetector.load(tmp_path)
+
+
+def test_image_model_refuses_a_sample_without_image(fitted, synthetic_adata):
+    del synthetic_adata.uns["spatial"]
+    with pytest.raises(OmibError, match="fitted with the H&E image"):
+        fitted.score(synthetic_adata)
+
+
+def test_expression_only_fits_two_expression_views(tiny_config, synthetic_adata):
+    detector = OmibDetector(tiny_config).fit(synthetic_adata, use_image=False)
+    assert detector.modalities == ["expression", "spot"]
+    sample = synthetic_adata.copy()
+    del sample.uns["spatial"]
+    result = detector.score(sample)
+    assert not result.info["image_used"] and np.isfinite(result.scores).all()
+
+
+def test_normal_key_restricts_training_spots(tiny_config, synthetic_adata):
+    normal = (~synthetic_adata.obs["is_anomaly"]).sum()
+    detector = OmibDetector(tiny_config).fit(
+        synthetic_adata, normal_key="lesion", normal_values=["none"], use_image=False
+    )
+    assert detector.training["n_train_spots"] + detector.training["n_val_spots"] == normal
+    with pytest.raises(OmibError, match="no spot has"):
+        OmibDetector(tiny_config).fit(synthetic_adata, normal_key="lesion", normal_values=["x"])
+    with pytest.raises(OmibError, match="not found"):
+        OmibDetector(tiny_config).fit(synthetic_adata, normal_key="nope", normal_values=["x"])
+
+
+def test_no_shared_genes_is_a_clear_error(fitted, synthetic_adata):
+    synthetic_adata.var_names = [f"other{i}" for i in range(synthetic_adata.n_vars)]
+    with pytest.raises(OmibError, match="no genes shared"):
+        fitted.score(synthetic_adata)
+
+
+@pytest.mark.parametrize("layer", ["gcn", "gat"])
+def test_graph_layers_by_name(tiny_config, synthetic_adata, layer):
+    config = replace(tiny_config, **{"expression.layer": layer, "train.max_epochs": 1})
+    detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
+    assert np.isfinite(detector.score(synthetic_adata).scores).all()

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import scanpy as sc
+
+import omib_st as om
+from omib_st.errors import OmibError
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return om.datasets.synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=1, lesions=())
+
+
+def test_writes_every_documented_slot_in_place(synthetic_adata, reference, tiny_config, tmp_path):
+    before = set(synthetic_adata.obs) | set(synthetic_adata.obsm) | set(synthetic_adata.uns)
+    assert om.tl.detect(synthetic_adata, reference=reference, config=tiny_config) is None
+    obs, uns = synthetic_adata.obs, synthetic_adata.uns["omib"]
+    assert obs["omib_score"].dtype == np.float32 and obs["omib_anomaly"].dtype == bool
+    assert synthetic_adata.obsm["X_omib"].shape == (synthetic_adata.n_obs, 16)
+    for key in (
+        "mode",
+        "version",
+        "params",
+        "modalities",
+        "beta",
+        "bound",
+        "r",
+        "threshold",
+        "reference_stats",
+    ):
+        assert key in uns, key
+    assert uns["mode"] == "reference" and uns["image_used"] and uns["beta"] > 0
+    assert uns["bound"]["m_upper_safe"] == pytest.approx(uns["beta"])
+    added = (set(obs) | set(synthetic_adata.obsm) | set(synthetic_adata.uns)) - before
+    assert added == {"omib_score", "omib_anomaly", "X_omib", "omib"}  # nothing undocumented
+    path = tmp_path / "scored.h5ad"
+    om.io.write_h5ad(synthetic_adata, path)
+    back = sc.read_h5ad(path)
+    np.testing.assert_array_equal(back.obs["omib_score"], obs["omib_score"])
+    assert back.uns["omib"]["params"]["omib"]["fusion"] == "cross_attention"
+
+
+def test_copy_returns_a_new_object_and_leaves_the_input(synthetic_adata, reference, tiny_config):
+    result = om.tl.detect(
+        synthetic_adata, reference=reference, config=tiny_config, key_added="x", copy=True
+    )
+    assert "x_score" in result.obs and "x_score" not in synthetic_adata.obs
+
+
+def test_self_referenced_mode_warns(synthetic_adata, tiny_config):
+    with pytest.warns(UserWarning, match="self-referenced"):
+        om.tl.detect(synthetic_adata, config=tiny_config, use_image=False)
+    assert synthetic_adata.uns["omib"]["mode"] == "self-referenced"
+
+
+def test_only_one_reference_choice(synthetic_adata, reference):
+    with pytest.raises(OmibError, match="only one"):
+        om.tl.detect(synthetic_adata, reference=reference, normal_key="lesion")
