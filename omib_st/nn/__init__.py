@@ -8,8 +8,9 @@ from omib_st.nn.image_encoder import ImageEncoder
 from omib_st.nn.kl import gaussian_kl
 from omib_st.nn.mine import MINE, MutualInformationEstimator, donsker_varadhan
 from omib_st.nn.mlp import MLP
+from omib_st.nn.sequence_encoder import SequenceEncoder
 
 __all__ = [
     "MINE", "MLP", "ConcatFusion", "GraphEncoder", "ImageEncoder", "CrossAttentionBlock", "CrossAttentionFusion",
-    "MutualInformationEstimator", "VariationalBottleneck", "donsker_varadhan", "gaussian_kl",
+    "MutualInformationEstimator", "SequenceEncoder", "VariationalBottleneck", "donsker_varadhan", "gaussian_kl",
 ]  # fmt: skip

@@ -1,0 +1,68 @@
+"""``omib-st benchmark mosi``: CMU-MOSI sentiment regression (text + audio + vision)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from omib_st.cli.benchmark import add_core_arguments, core_overrides
+from omib_st.cli.benchmark_cremad import add_set_argument, parse_set, print_record
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "mosi",
+        help="CMU-MOSI sentiment regression (MMSA or MAG-BERT pickle)",
+        description="Train OMIB (or a unimodal baseline) on CMU-MOSI; select on the valid "
+        "split; report Acc-7, Acc-2 / F1 (non-zero and has-zero), MAE and correlation on test.",
+    )
+    parser.add_argument(
+        "--data", type=Path, required=True,
+        help="MMSA pickle (train/valid/test dicts, e.g. aligned_50.pkl) or MAG-BERT mosi.pkl",
+    )  # fmt: skip
+    parser.add_argument(
+        "--modalities", help="two or three of text,audio,vision (OMIB; the first is the "
+        "reference) or one (unimodal baseline); default text,audio,vision",
+    )  # fmt: skip
+    parser.add_argument(
+        "--text", choices=("auto", "features", "tokens"),
+        help="MMSA text: BERT features (text) or token ids (text_bert) with a learned embedding",
+    )  # fmt: skip
+    parser.add_argument("--encoder", choices=("transformer", "lstm"), help="sequence encoder")
+    parser.add_argument("--loss", choices=("mse", "l1"), help="regression loss (mse)")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--out", type=Path, help="write the run record here as JSON")
+    add_set_argument(parser)
+    add_core_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    """Dotted :class:`MosiConfig` overrides from the flags given."""
+    changes = core_overrides(args)
+    for flag, key in (("text", "text"), ("encoder", "encoder"), ("loss", "loss"),
+                      ("batch_size", "train.batch_size"), ("lr", "train.lr")):  # fmt: skip
+        if getattr(args, flag) is not None:
+            changes[key] = getattr(args, flag)
+    if args.modalities is not None:
+        changes["modalities"] = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
+    if args.no_progress:
+        changes["train.progress_bar"] = False
+    return changes | parse_set(args.set)
+
+
+def run(args: argparse.Namespace) -> int:
+    from omib_st.benchmarks.mosi import MosiConfig, run_mosi
+    from omib_st.benchmarks.supervised import write_json
+    from omib_st.config import replace
+
+    config = replace(MosiConfig(), **overrides(args))
+    record = run_mosi(args.data, config)
+    print(f"read the {record['layout']} layout; text as {record['text']}")
+    print_record(record)
+    if args.out is not None:
+        write_json(args.out, record)
+        print(f"wrote {args.out}")
+    return 0
