@@ -154,10 +154,12 @@ class ImageEncoderConfig:
 class ScoringConfig:
     """Turning scores into labels."""
 
-    evidence: str = "knn+reconstruction"
-    """'+'-joined one-class evidence averaged into the score: ``knn`` (distance of ξ to reference
-    spots), ``reconstruction`` (per-modality errors of reconstructing from ξ), ``svdd``
+    evidence: str = "reconstruction"
+    """'+'-joined one-class evidence combined into the score: ``knn`` (distances of ξ and each μ_m to reference
+    spots), ``reconstruction`` (per-modality errors of reconstructing from ξ; the default), ``svdd``
     (‖dDec(ξ) − c‖²; off by default: it ranks lesions *below* normal tissue in our measurements)."""
+    combine: Literal["max", "mean"] = "max"
+    """How the parts' robust z-scores make one score: ``max`` (abnormal in any view) or ``mean``."""
     knn_k: int = 10
     max_reference_spots: int = 20000
     """Reference spots whose ξ is kept for the kNN evidence (a random subset beyond this)."""

@@ -24,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"omib-st {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
-        try:
-            module = importlib.import_module(f"omib_st.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"omib_st.cli.{name}":
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(f"omib_st.cli.{name}").add_parser(subparsers)
     return parser
 
 

@@ -5,22 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 
-_BENCHMARKS = ("synthetic", "her2st", "cremad", "mosi", "perf")
+_BENCHMARKS = ("synthetic", "cremad", "mosi")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "benchmark", help="run a benchmark (synthetic, her2st, cremad, mosi, perf)"
-    )
+    parser = subparsers.add_parser("benchmark", help="run a benchmark (synthetic, cremad, mosi)")
     names = parser.add_subparsers(dest="benchmark", metavar="NAME", required=True)
     for name in _BENCHMARKS:
-        try:
-            module = importlib.import_module(f"omib_st.cli.benchmark_{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"omib_st.cli.benchmark_{name}":
-                raise
-            continue
-        module.add_parser(names)
+        importlib.import_module(f"omib_st.cli.benchmark_{name}").add_parser(names)
 
 
 def add_core_arguments(parser: argparse.ArgumentParser) -> None:

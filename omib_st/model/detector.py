@@ -73,7 +73,7 @@ class OmibDetector:
         self.module: OMIB | None = None
         self.reference_stats: dict[str, tuple[float, float]] = {}
         self.threshold = float("nan")
-        self.reference_xi = np.empty((0, self.config.omib.fused_dim), dtype=np.float32)
+        self.reference_codes: dict[str, np.ndarray] = {}
         self.training: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ model
@@ -175,15 +175,14 @@ class OmibDetector:
             self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume
         )
         reference = rng.permutation(train_spots)[: c.scoring.max_reference_spots]
-        _, self.reference_xi = self._evidence(
+        _, self.reference_codes = self._evidence(
             self._dataset(sections, np.sort(reference)), knn=False
         )
         held_out = val_spots if n_val else train_spots
         parts, _ = self._evidence(self._dataset(sections, held_out))
         self.reference_stats = robust_stats(parts)
-        self.threshold = quantile_threshold(
-            combine(parts, self.reference_stats), c.scoring.quantile
-        )
+        combined = combine(parts, self.reference_stats, c.scoring.combine)
+        self.threshold = quantile_threshold(combined, c.scoring.quantile)
         bound = result.bound.to_dict() if result.bound else {}
         self.training = {
             "n_reference_sections": len(refs), "n_train_spots": int(len(train_spots)),
@@ -199,30 +198,34 @@ class OmibDetector:
     @torch.no_grad()
     def _evidence(
         self, dataset: TissueDataset, knn: bool = True
-    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Raw one-class evidence and ξ for every spot of ``dataset``, in its order.
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Raw one-class evidence and the codes (ξ and each μ_m) of every spot of ``dataset``.
 
-        Parts: ``svdd``, ``reconstruction_<modality>`` and ``knn`` (mean distance of ξ to its
-        ``knn_k`` nearest reference spots in ξ space).
+        Parts: ``svdd``, ``reconstruction_<modality>``, and ``knn_xi`` / ``knn_<modality>``: the
+        mean distance of ξ (or of the modality's bottleneck mean μ_m) to its ``knn_k`` nearest
+        reference spots.
         """
-        module = self.module.to(self._device()).eval()
+        device = self._device()
+        module = self.module.to(device).eval()
         parts: dict[str, list[np.ndarray]] = {}
-        xis = []
+        codes: dict[str, list[np.ndarray]] = {}
         for batch in self._loader(dataset, shuffle=False):
-            batch = _to_device(batch, self._device())
+            batch = _to_device(batch, device)
             output = module(batch["inputs"])
             for name, value in module.anomaly_parts(output, batch["reconstruction"]).items():
                 parts.setdefault(name, []).append(value.float().cpu().numpy())
-            xis.append(output.xi.float().cpu().numpy())
-        xi = np.concatenate(xis)
+            for name, value in {"xi": output.xi, **output.mu}.items():
+                codes.setdefault(name, []).append(value.float().cpu().numpy())
         evidence = {k: np.concatenate(v) for k, v in parts.items()}
+        code = {k: np.concatenate(v) for k, v in codes.items()}
         if knn:
             from sklearn.neighbors import NearestNeighbors
 
-            k = min(self.config.scoring.knn_k, len(self.reference_xi))
-            distances, _ = NearestNeighbors(n_neighbors=k).fit(self.reference_xi).kneighbors(xi)
-            evidence["knn"] = distances.mean(axis=1)
-        return {name: evidence[name] for name in self._parts(evidence)}, xi
+            for name, reference in self.reference_codes.items():
+                k = min(self.config.scoring.knn_k, len(reference))
+                distances, _ = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(code[name])
+                evidence[f"knn_{name}"] = distances.mean(axis=1)
+        return {name: evidence[name] for name in self._parts(evidence)}, code
 
     def _parts(self, evidence: dict[str, np.ndarray]) -> list[str]:
         chosen = self.config.scoring.evidence.split("+")
@@ -254,10 +257,9 @@ class OmibDetector:
         )
         if section.alignment.n_missing == len(self.genes):
             raise OmibError("the sample shares no genes with the model", "check var_names")
-        parts, xi = self._evidence(self._dataset([section]))
-        scores = smooth_scores(
-            combine(parts, self.reference_stats), section.graph, c.scoring.smoothing
-        )
+        parts, codes = self._evidence(self._dataset([section]))
+        combined = combine(parts, self.reference_stats, c.scoring.combine)
+        scores = smooth_scores(combined, section.graph, c.scoring.smoothing)
         threshold = self.threshold
         if c.scoring.threshold == "mixture":
             threshold = mixture_threshold(
@@ -266,7 +268,7 @@ class OmibDetector:
         info = {"image_used": self.use_image, "genes_missing": section.alignment.n_missing}
         if self.use_image:
             info["image_resolution"] = section.patches.resolution
-        return DetectionResult(scores.astype(np.float32), scores > threshold, xi.astype(np.float32),
+        return DetectionResult(scores.astype(np.float32), scores > threshold, codes["xi"].astype(np.float32),
                                parts, float(threshold), section.alignment, info)  # fmt: skip
 
     # ------------------------------------------------------------------ persistence
@@ -294,7 +296,12 @@ class OmibDetector:
             tmp.mkdir(parents=True)
             state = {k: v.detach().cpu() for k, v in self.module.state_dict().items()}
             torch.save(
-                {"module": state, "reference_xi": torch.from_numpy(self.reference_xi)},
+                {
+                    "module": state,
+                    "reference_codes": {
+                        k: torch.from_numpy(v) for k, v in self.reference_codes.items()
+                    },
+                },
                 tmp / WEIGHTS,
             )
             meta = self.metadata()
@@ -340,7 +347,7 @@ class OmibDetector:
         detector.module = detector._build()
         saved = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
         detector.module.load_state_dict(saved["module"])
-        detector.reference_xi = saved["reference_xi"].numpy()
+        detector.reference_codes = {k: v.numpy() for k, v in saved["reference_codes"].items()}
         return detector
 
 

@@ -81,4 +81,12 @@ def select_genes(
         n_top_genes=n_top_genes,
         batch_key="reference" if len(references) > 1 else None,
     )
-    return list(merged.var_names[merged.var["highly_variable"].to_numpy()])
+    # scanpy can return a few more than n_top_genes on ties: keep exactly the top n_top_genes.
+    var = merged.var.assign(position=np.arange(merged.n_vars))
+    keys = (
+        ["highly_variable_nbatches", "dispersions_norm"]
+        if len(references) > 1
+        else ["dispersions_norm"]
+    )
+    ranked = var[var["highly_variable"]].sort_values(keys, ascending=False, kind="stable")
+    return list(merged.var_names[np.sort(ranked["position"].to_numpy()[:n_top_genes])])

@@ -15,7 +15,10 @@ def robust_stats(parts: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]
     return stats
 
 
-def combine(parts: dict[str, np.ndarray], stats: dict[str, tuple[float, float]]) -> np.ndarray:
-    """Anomaly score: the mean of each part's robust z-score against the reference."""
-    z = [(parts[name] - median) / spread for name, (median, spread) in stats.items()]
-    return np.mean(z, axis=0)
+def combine(
+    parts: dict[str, np.ndarray], stats: dict[str, tuple[float, float]], how: str = "max"
+) -> np.ndarray:
+    """Anomaly score from each part's robust z-score against the reference: their maximum
+    (a spot abnormal in any one view scores high) or their mean."""
+    z = np.stack([(parts[name] - median) / spread for name, (median, spread) in stats.items()])
+    return z.max(axis=0) if how == "max" else z.mean(axis=0)

@@ -6,20 +6,11 @@ import yaml
 
 import omib_st as om
 from omib_st.cli import main
-
-TINY = {
-    "preprocess": {"n_top_genes": 100},
-    "patch": {"size": 16},
-    "expression": {"hidden_dim": 32, "out_dim": 16},
-    "image": {"backbone": "test_resnet", "out_dim": 16},
-    "omib": {"latent_dim": 8, "fused_dim": 16},
-    "train": {"warmup_epochs": 1, "max_epochs": 1, "batch_size": 128, "progress_bar": False},
-    "mi": {"steps": 20, "batch_size": 64},
-}
+from omib_st.config import to_dict
 
 
 @pytest.fixture
-def files(tmp_path, synthetic_adata):
+def files(tmp_path, synthetic_adata, tiny_config):
     sample, reference, config = (
         tmp_path / "sample.h5ad",
         tmp_path / "ref.h5ad",
@@ -28,7 +19,7 @@ def files(tmp_path, synthetic_adata):
     om.io.write_h5ad(synthetic_adata, sample)
     ref = om.datasets.synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=1, lesions=())
     om.io.write_h5ad(ref, reference)
-    config.write_text(yaml.safe_dump(TINY))
+    config.write_text(yaml.safe_dump(to_dict(tiny_config)))
     return sample, reference, config
 
 

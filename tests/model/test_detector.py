@@ -23,7 +23,7 @@ def test_scores_every_spot_with_both_modalities(fitted, synthetic_adata):
     assert fitted.modalities == ["expression", "image"] and result.info["image_used"]
     assert result.scores.shape == (n,) and np.isfinite(result.scores).all()
     assert result.labels.dtype == bool and result.xi.shape == (n, 16)
-    assert set(result.parts) == {"knn", "reconstruction_expression", "reconstruction_image"}
+    assert set(result.parts) == {"reconstruction_expression", "reconstruction_image"}
     assert result.scores.std() > 0  # not collapsed
 
 

@@ -131,7 +131,11 @@ def test_one_class_does_not_collapse_and_ranks_outliers_higher():
     model.eval()
     normal = model.anomaly_parts(model(held_out), held_out)
     outlier = model.anomaly_parts(model(outliers), outliers)
-    for part in ("svdd", "reconstruction_a", "reconstruction_b"):  # no part collapses to a constant on normal data
+    for part in (
+        "svdd",
+        "reconstruction_a",
+        "reconstruction_b",
+    ):  # no part collapses to a constant on normal data
         assert normal[part].std() > 1e-2 * normal[part].mean() > 0
     # standardised on the normal scores, the combined evidence ranks the outliers higher
     combined = {
