@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from omib_st import __version__
 from omib_st.errors import OmibError
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``omib-st``; returns the exit code (2 for user errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # A dependency's deprecation notice, not something the user can act on.
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
     if args.command is None:
         parser.print_help()
         return 0

@@ -52,3 +52,37 @@ def core_overrides(args: argparse.Namespace) -> dict:
     if args.beta_scale is not None:
         overrides["omib.beta_scale"] = args.beta_scale
     return overrides
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="any other setting, dotted for nested ones (e.g. n_fft=512, mi.steps=100); "
+        "VALUE is read as YAML; repeatable",
+    )  # fmt: skip
+
+
+def parse_set(items: list[str]) -> dict:
+    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}`` (values read as YAML)."""
+    import yaml
+
+    from omib_st.errors import OmibError
+
+    changes = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise OmibError(f"--set {item!r} is not KEY=VALUE", "e.g. --set n_fft=512")
+        parsed = yaml.safe_load(value)
+        changes[key.strip()] = tuple(parsed) if isinstance(parsed, list) else parsed
+    return changes
+
+
+def print_record(record: dict) -> None:
+    """One line per split with every metric."""
+    what = f"{record['benchmark']} {record['model']} ({'+'.join(record['modalities'])}), "
+    what += f"seed {record['seed']}, best epoch {record['best_epoch']}"
+    print(what)
+    for split in ("val", "test"):
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in record[split].items())
+        print(f"  {split:<5} (n={record['n'][split]}): {metrics}")

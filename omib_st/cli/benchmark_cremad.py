@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from omib_st.cli.benchmark import add_core_arguments, core_overrides
+from omib_st.cli.benchmark import (
+    add_core_arguments,
+    add_set_argument,
+    core_overrides,
+    parse_set,
+    print_record,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -58,30 +64,6 @@ def overrides(args: argparse.Namespace) -> dict:
     return changes | parse_set(args.set)
 
 
-def add_set_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
-        help="any other setting, dotted for nested ones (e.g. n_fft=512, mi.steps=100); "
-        "VALUE is read as YAML; repeatable",
-    )  # fmt: skip
-
-
-def parse_set(items: list[str]) -> dict:
-    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}`` (values read as YAML)."""
-    import yaml
-
-    from omib_st.errors import OmibError
-
-    changes = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise OmibError(f"--set {item!r} is not KEY=VALUE", "e.g. --set n_fft=512")
-        parsed = yaml.safe_load(value)
-        changes[key.strip()] = tuple(parsed) if isinstance(parsed, list) else parsed
-    return changes
-
-
 def run(args: argparse.Namespace) -> int:
     from omib_st.benchmarks.cremad import CremadConfig, run_cremad
     from omib_st.benchmarks.supervised import write_json
@@ -98,13 +80,3 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.out, record)
         print(f"wrote {args.out}")
     return 0
-
-
-def print_record(record: dict) -> None:
-    """One line per split with every metric."""
-    what = f"{record['benchmark']} {record['model']} ({'+'.join(record['modalities'])}), "
-    what += f"seed {record['seed']}, best epoch {record['best_epoch']}"
-    print(what)
-    for split in ("val", "test"):
-        metrics = "  ".join(f"{k} {v:.4f}" for k, v in record[split].items())
-        print(f"  {split:<5} (n={record['n'][split]}): {metrics}")

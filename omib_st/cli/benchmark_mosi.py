@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from omib_st.cli.benchmark import add_core_arguments, core_overrides
-from omib_st.cli.benchmark_cremad import add_set_argument, parse_set, print_record
+from omib_st.cli.benchmark import (
+    add_core_arguments,
+    add_set_argument,
+    core_overrides,
+    parse_set,
+    print_record,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
