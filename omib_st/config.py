@@ -173,6 +173,14 @@ class ScoringConfig:
     self_trim: float = 0.2
     """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
 
+    def __post_init__(self) -> None:
+        unknown = set(self.evidence.split("+")) - {"knn", "reconstruction", "svdd"}
+        if unknown:
+            raise OmibError(
+                f"unknown scoring.evidence part(s) {', '.join(sorted(unknown))}",
+                "use knn, reconstruction and/or svdd joined by '+'",
+            )
+
 
 @dataclass(frozen=True)
 class DetectorConfig:

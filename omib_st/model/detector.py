@@ -218,7 +218,7 @@ class OmibDetector:
                 codes.setdefault(name, []).append(value.float().cpu().numpy())
         evidence = {k: np.concatenate(v) for k, v in parts.items()}
         code = {k: np.concatenate(v) for k, v in codes.items()}
-        if knn:
+        if knn and "knn" in self.config.scoring.evidence.split("+"):
             from sklearn.neighbors import NearestNeighbors
 
             for name, reference in self.reference_codes.items():
@@ -229,12 +229,6 @@ class OmibDetector:
 
     def _parts(self, evidence: dict[str, np.ndarray]) -> list[str]:
         chosen = self.config.scoring.evidence.split("+")
-        unknown = set(chosen) - {"knn", "reconstruction", "svdd"}
-        if unknown:
-            raise OmibError(
-                f"unknown scoring.evidence {sorted(unknown)}",
-                "use knn, reconstruction, svdd joined by '+'",
-            )
         return [name for name in evidence if name.split("_")[0] in chosen]
 
     def _check_fitted(self) -> None:

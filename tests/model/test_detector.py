@@ -103,3 +103,12 @@ def test_graph_layers_by_name(tiny_config, synthetic_adata, layer):
     config = replace(tiny_config, **{"expression.layer": layer, "train.max_epochs": 1})
     detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
     assert np.isfinite(detector.score(synthetic_adata).scores).all()
+
+
+def test_evidence_parts_follow_the_config(tiny_config, synthetic_adata):
+    config = replace(tiny_config, **{"scoring.evidence": "knn+svdd", "scoring.combine": "mean"})
+    detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
+    parts = detector.score(synthetic_adata).parts
+    assert set(parts) == {"knn_xi", "knn_expression", "knn_spot", "svdd"}
+    with pytest.raises(OmibError, match="unknown scoring.evidence"):
+        replace(tiny_config, **{"scoring.evidence": "knn+magic"})
