@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from omib_st.benchmarks.modalities import check_modalities
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig
 from omib_st.errors import OmibError
 
@@ -42,17 +43,9 @@ class CremadConfig:
     mi: MIConfig = field(default_factory=MIConfig)
 
     def __post_init__(self) -> None:
-        modalities = tuple(self.modalities)
+        fix = "give audio,visual (OMIB), visual,audio, audio or visual (unimodal baselines)"
+        modalities = check_modalities("CREMA-D", self.modalities, MODALITIES, fix)
         object.__setattr__(self, "modalities", modalities)
-        if (
-            not modalities
-            or len(set(modalities)) != len(modalities)
-            or set(modalities) - set(MODALITIES)
-        ):
-            raise OmibError(
-                f"CREMA-D modalities {','.join(modalities)} are not valid",
-                "give audio,visual (OMIB), visual,audio, audio or visual (unimodal baselines)",
-            )
         for name in ("fps", "frames", "image_size", "sample_rate", "n_fft", "hop_length", "n_mels"):
             if getattr(self, name) < 1:
                 raise OmibError(f"CREMA-D setting {name} = {getattr(self, name)} must be >= 1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from omib_st.benchmarks.modalities import check_modalities
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig
 from omib_st.errors import OmibError
 
@@ -38,17 +39,9 @@ class MosiConfig:
     mi: MIConfig = field(default_factory=MIConfig)
 
     def __post_init__(self) -> None:
-        modalities = tuple(self.modalities)
+        fix = "give two or three of text, audio, vision (OMIB) or one (unimodal baseline)"
+        modalities = check_modalities("MOSI", self.modalities, MODALITIES, fix)
         object.__setattr__(self, "modalities", modalities)
-        if (
-            not modalities
-            or len(set(modalities)) != len(modalities)
-            or set(modalities) - set(MODALITIES)
-        ):
-            raise OmibError(
-                f"MOSI modalities {','.join(modalities)} are not valid",
-                "give two or three of text, audio, vision (OMIB) or one (unimodal baseline)",
-            )
         if self.max_len is not None and self.max_len < 1:
             raise OmibError(f"MOSI setting max_len = {self.max_len} must be >= 1 or null")
         if self.hidden_dim % self.n_heads:
