@@ -135,6 +135,9 @@ class ExpressionEncoderConfig:
     out_dim: int = 64
     n_layers: int = 2
     dropout: float = 0.1
+    target_hops: int = 1
+    """The expression target reconstructed from ξ: the spot's profile averaged over neighbours
+    this many graph hops away (0 = the spot's own, noisy profile)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,11 @@ class ScoringConfig:
     quantile: float = 0.95
     prior_anomaly_fraction: float = 0.1
     """Prior weight of the anomalous component for ``mixture``."""
+    depth_adjust: bool = False
+    """Judge each spot's evidence against normal reference spots of the same sequencing depth (a
+    robust line in log library size fitted on held-out reference spots). Off by default: on
+    her2st B1, where shallow normal spots outscore deep tumour spots, the line fitted on the
+    reference did not carry over to the target (AUC 0.17 → 0.13); see docs/benchmarks.md."""
     smoothing: float = 0.0
     """Share of each spot's score replaced by the mean over its graph neighbours (0 = off)."""
     self_trim: float = 0.2
@@ -207,7 +215,7 @@ _FRACTIONS = {
     "prior_anomaly_fraction", "smoothing", "self_trim",
 }  # fmt: skip
 _NON_NEGATIVE = {
-    "warmup_epochs", "max_epochs", "weight_decay", "patience", "num_workers", "trb_weight",
+    "warmup_epochs", "max_epochs", "target_hops", "weight_decay", "patience", "num_workers", "trb_weight",
     "reconstruction_weight", "r_min", "min_spots", "beta_scale",
 }  # fmt: skip
 

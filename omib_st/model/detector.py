@@ -16,7 +16,13 @@ from anndata import AnnData
 from omib_st import __version__
 from omib_st.config import DetectorConfig, from_dict, to_dict
 from omib_st.errors import OmibError
-from omib_st.model.tissue_data import Section, TissueDataset, has_image, prepare_section
+from omib_st.model.tissue_data import (
+    THUMBNAIL,
+    Section,
+    TissueDataset,
+    has_image,
+    prepare_section,
+)
 from omib_st.module import OMIB, OneClass
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
 from omib_st.pp import GeneAlignment, select_genes
@@ -30,7 +36,7 @@ from omib_st.scoring import (
 from omib_st.train import FitResult, fit, make_loader, resolve_accelerator
 
 WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HEAD_DIM = 32
 
 
@@ -55,10 +61,11 @@ class OmibDetector:
     """Fit on normal reference tissue, score spots of new sections.
 
     Modalities: ``expression`` (a GNN over the spot's neighbourhood) and ``image`` (a timm CNN
-    over its H&E patch). Without an image the model fuses two views of expression instead:
-    ``expression`` (the neighbourhood GNN) and ``spot`` (an MLP on the spot's own profile), since
-    OMIB needs at least two modalities. The score of a spot is the mean robust z-score, against
-    held-out normal reference spots, of its Deep SVDD distance and its reconstruction error.
+    over its H&E patch). OMIB needs two modalities, so a single-modality model fuses two views of
+    it: expression-only uses ``expression`` and ``spot`` (an MLP on the spot's own profile),
+    image-only uses ``image`` and ``thumbnail`` (an MLP on the patch's 8×8 thumbnail). The score
+    of a spot combines the robust z-scores, against held-out normal reference spots, of the
+    chosen evidence (by default each modality's reconstruction error from ξ).
 
     Parameters
     ----------
@@ -70,8 +77,9 @@ class OmibDetector:
         self.config = config or DetectorConfig()
         self.genes: list[str] = []
         self.use_image = False
+        self.use_expression = True
         self.module: OMIB | None = None
-        self.reference_stats: dict[str, tuple[float, float]] = {}
+        self.reference_stats: dict[str, tuple[float, float, float]] = {}
         self.threshold = float("nan")
         self.reference_codes: dict[str, np.ndarray] = {}
         self.training: dict[str, Any] = {}
@@ -79,39 +87,41 @@ class OmibDetector:
     # ------------------------------------------------------------------ model
     @property
     def modalities(self) -> list[str]:
+        if not self.use_expression:
+            return ["image", "thumbnail"]
         return ["expression", "image"] if self.use_image else ["expression", "spot"]
 
     def _build(self) -> OMIB:
         c = self.config
         torch.manual_seed(c.train.seed)
-        n_genes = len(self.genes)
-        encoders: dict[str, torch.nn.Module] = {
-            "expression": GraphEncoder(
-                n_genes,
-                c.expression.out_dim,
-                hidden_dim=c.expression.hidden_dim,
-                n_layers=c.expression.n_layers,
-                layer=c.expression.layer,
-                dropout=c.expression.dropout,
-            )  # fmt: skip
-        }
-        if self.use_image:
-            encoders["image"] = ImageEncoder(
+        n_genes, thumbnail = len(self.genes), 3 * THUMBNAIL * THUMBNAIL
+        e = c.expression
+        builders = {
+            "expression": lambda: GraphEncoder(
+                n_genes, e.out_dim, hidden_dim=e.hidden_dim, n_layers=e.n_layers, layer=e.layer,
+                dropout=e.dropout,
+            ),
+            "spot": lambda: MLP(n_genes, e.out_dim, (e.hidden_dim,), dropout=e.dropout),
+            "image": lambda: ImageEncoder(
                 c.image.backbone, c.image.out_dim, pretrained=c.image.pretrained,
                 weights=c.image.weights, freeze=c.image.freeze,
-            )  # fmt: skip
-            reconstruction = {"expression": n_genes, "image": 3 * 8 * 8}
-        else:
-            encoders["spot"] = MLP(n_genes, c.expression.out_dim, (c.expression.hidden_dim,),
-                                   dropout=c.expression.dropout)  # fmt: skip
-            reconstruction = {"expression": n_genes}
+            ),
+            "thumbnail": lambda: MLP(thumbnail, c.image.out_dim, (e.hidden_dim,), dropout=e.dropout),
+        }  # fmt: skip
+        encoders = {view: builders[view]() for view in self.modalities}
+        targets = {"expression": n_genes, "image": thumbnail}
+        reconstruction = {m: targets[m] for m in encoders if m in targets}
         task = OneClass(HEAD_DIM, heads=list(encoders))
         return OMIB(encoders, task, c.omib, reconstruction_dims=reconstruction)
 
     def _dataset(
         self, sections: Sequence[Section], spots: np.ndarray | None = None
     ) -> TissueDataset:
-        return TissueDataset(sections, spots, n_hops=self.config.expression.n_layers)
+        expression = self.config.expression
+        return TissueDataset(
+            sections, spots, views=self.modalities, n_hops=expression.n_layers,
+            target_hops=expression.target_hops,
+        )  # fmt: skip
 
     def _loader(self, dataset: TissueDataset, shuffle: bool):
         train = self.config.train
@@ -128,6 +138,7 @@ class OmibDetector:
         normal_key: str | None = None,
         normal_values: Sequence[Any] | None = None,
         use_image: bool | None = None,
+        use_expression: bool = True,
         layer: str | None = None,
         library_id: str | None = None,
         resume: bool = False,
@@ -143,6 +154,9 @@ class OmibDetector:
             still built on the whole section, so their neighbourhoods are complete.
         use_image
             Use the H&E modality; default: when every reference has an image.
+        use_expression
+            Use the expression modality; False makes an image-only model (the single-modality
+            comparison of the benchmarks).
         resume
             Continue an interrupted fit from ``config.train.checkpoint_dir``.
         """
@@ -150,6 +164,12 @@ class OmibDetector:
         if not refs:
             raise OmibError("no reference section was given", "pass at least one AnnData")
         self.use_image = all(has_image(r) for r in refs) if use_image is None else use_image
+        self.use_expression = use_expression
+        if not (self.use_image or self.use_expression):
+            raise OmibError(
+                "an image-only model needs H&E images in every reference",
+                "add the images or keep the expression modality",
+            )
         masks = [_normal_mask(r, normal_key, normal_values) for r in refs]
         normal_refs = [r[m] for r, m in zip(refs, masks)]
         c = self.config
@@ -178,10 +198,11 @@ class OmibDetector:
         _, self.reference_codes = self._evidence(
             self._dataset(sections, np.sort(reference)), knn=False
         )
-        held_out = val_spots if n_val else train_spots
-        parts, _ = self._evidence(self._dataset(sections, held_out))
-        self.reference_stats = robust_stats(parts)
-        combined = combine(parts, self.reference_stats, c.scoring.combine)
+        held_out = self._dataset(sections, val_spots if n_val else train_spots)
+        parts, _ = self._evidence(held_out)
+        depth = self._depth(held_out)
+        self.reference_stats = robust_stats(parts, depth, seed=c.train.seed)
+        combined = combine(parts, self.reference_stats, c.scoring.combine, depth)
         self.threshold = quantile_threshold(combined, c.scoring.quantile)
         bound = result.bound.to_dict() if result.bound else {}
         self.training = {
@@ -227,6 +248,10 @@ class OmibDetector:
                 evidence[f"knn_{name}"] = distances.mean(axis=1)
         return {name: evidence[name] for name in self._parts(evidence)}, code
 
+    def _depth(self, dataset: TissueDataset) -> np.ndarray | None:
+        """The covariate of depth-aware scoring for the spots of ``dataset`` (None when off)."""
+        return dataset.depth[dataset.spots] if self.config.scoring.depth_adjust else None
+
     def _parts(self, evidence: dict[str, np.ndarray]) -> list[str]:
         chosen = self.config.scoring.evidence.split("+")
         return [name for name in evidence if name.split("_")[0] in chosen]
@@ -251,8 +276,9 @@ class OmibDetector:
         )
         if section.alignment.n_missing == len(self.genes):
             raise OmibError("the sample shares no genes with the model", "check var_names")
-        parts, codes = self._evidence(self._dataset([section]))
-        combined = combine(parts, self.reference_stats, c.scoring.combine)
+        dataset = self._dataset([section])
+        parts, codes = self._evidence(dataset)
+        combined = combine(parts, self.reference_stats, c.scoring.combine, self._depth(dataset))
         scores = smooth_scores(combined, section.graph, c.scoring.smoothing)
         threshold = self.threshold
         if c.scoring.threshold == "mixture":
@@ -270,7 +296,8 @@ class OmibDetector:
         """Everything besides the weights that a saved model needs (JSON-serialisable)."""
         return {
             "omib_st_version": __version__, "format_version": FORMAT_VERSION, "genes": self.genes,
-            "use_image": self.use_image, "modalities": self.modalities,
+            "use_image": self.use_image, "use_expression": self.use_expression,
+            "modalities": self.modalities,
             "reference_stats": {k: list(v) for k, v in self.reference_stats.items()},
             "threshold": self.threshold, "training": self.training,
         }  # fmt: skip
@@ -334,8 +361,9 @@ class OmibDetector:
             )
         detector = cls(from_dict(DetectorConfig, yaml.safe_load((path / CONFIG).read_text())))
         detector.genes, detector.use_image = list(meta["genes"]), bool(meta["use_image"])
+        detector.use_expression = bool(meta.get("use_expression", True))
         detector.reference_stats = {
-            k: (float(a), float(b)) for k, (a, b) in meta["reference_stats"].items()
+            k: tuple(float(v) for v in stats) for k, stats in meta["reference_stats"].items()
         }
         detector.threshold, detector.training = float(meta["threshold"]), meta["training"]
         detector.module = detector._build()

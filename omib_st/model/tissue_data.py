@@ -30,6 +30,8 @@ class Section:
     graph: sparse.csr_matrix
     patches: PatchExtractor | None
     alignment: GeneAlignment
+    depth: np.ndarray
+    """log1p of each spot's library size (all genes), the covariate of depth-aware scoring."""
 
     @property
     def n_spots(self) -> int:
@@ -50,6 +52,8 @@ def prepare_section(
     expression, alignment = normalize_expression(
         adata, genes, target_sum=config.preprocess.target_sum, layer=layer
     )
+    counts = adata.X if layer is None else adata.layers[layer]
+    depth = np.log1p(np.asarray(counts.sum(axis=1), dtype=np.float64).ravel())
     graph = spatial_graph(
         get_coords(adata), method=config.graph.method, n_neighbors=config.graph.n_neighbors,
         n_rings=config.graph.n_rings,
@@ -64,7 +68,7 @@ def prepare_section(
             resolution=patch.resolution,
             library_id=library_id,
         )
-    return Section(expression, graph, patches, alignment)
+    return Section(expression, graph, patches, alignment, depth)
 
 
 def has_image(adata: AnnData) -> bool:
@@ -74,28 +78,59 @@ def has_image(adata: AnnData) -> bool:
                for entry in libraries.values())  # fmt: skip
 
 
+def neighbourhood_mean(x: torch.Tensor, edge_index: torch.Tensor, hops: int) -> torch.Tensor:
+    """``hops`` rounds of averaging each spot with its graph neighbours, ``(D + I)⁻¹ (A + I)``.
+
+    The expression target the detector reconstructs: averaging over the neighbourhood removes most
+    of a single spot's sampling noise, so a region whose programme differs stands out. Exact for
+    spots whose ``hops``-hop neighbourhood lies in the (sub)graph.
+    """
+    if hops == 0:
+        return x
+    source, target = edge_index
+    degree = torch.ones(x.size(0), dtype=x.dtype).index_add_(
+        0, target, torch.ones(target.numel(), dtype=x.dtype)
+    )
+    for _ in range(hops):
+        x = x.index_add(0, target, x[source]) / degree[:, None]
+    return x
+
+
+VIEWS = ("expression", "spot", "image", "thumbnail")
+"""What a batch can carry: the expression subgraph, the spot's own profile, the uint8 H&E patch,
+and the patch's 8×8 thumbnail (also the image's reconstruction target)."""
+
+
 class TissueDataset(Dataset):
     """Item i is a spot (global index over the concatenated sections); :meth:`collate` builds
-    ``{"inputs": {"expression": Data, "image" | "spot": ...}, "reconstruction": {...}}``: the
-    second view is the uint8 H&E patch, or without an image the spot's own expression profile.
+    ``{"inputs": {view: ...}, "reconstruction": {"expression" | "image": target}}`` for the
+    chosen ``views`` (see :data:`VIEWS`).
 
     The expression input is the ``n_hops``-hop subgraph around the batch's spots (the GNN's
     receptive field), so memory is bounded by the batch, not by the section.
     """
 
     def __init__(
-        self, sections: Sequence[Section], spots: np.ndarray | None = None, *, n_hops: int = 2
+        self,
+        sections: Sequence[Section],
+        spots: np.ndarray | None = None,
+        *,
+        views: Sequence[str] = ("expression", "image"),
+        n_hops: int = 2,
+        target_hops: int = 1,
     ):
         self.sections = list(sections)
         sizes = np.array([s.n_spots for s in self.sections])
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.section_of = np.repeat(np.arange(len(sizes)), sizes)
         self.expression = sparse.vstack([s.expression for s in self.sections], format="csr")
+        self.depth = np.concatenate([s.depth for s in self.sections])
         graph = sparse.block_diag([s.graph for s in self.sections], format="coo")
         self.edge_index = torch.from_numpy(np.vstack([graph.row, graph.col]).astype(np.int64))
-        self.use_image = self.sections[0].patches is not None
+        self.views = tuple(views)
         self.spots = np.arange(self.offsets[-1]) if spots is None else np.asarray(spots)
-        self.n_hops = n_hops
+        self.n_hops = max(n_hops, target_hops)
+        self.target_hops = target_hops
 
     def __len__(self) -> int:
         return len(self.spots)
@@ -115,23 +150,28 @@ class TissueDataset(Dataset):
         return torch.from_numpy(out)
 
     def collate(self, spots: list[int]) -> dict[str, Any]:
-        from torch_geometric.data import Data
-        from torch_geometric.utils import k_hop_subgraph
+        inputs: dict[str, Any] = {}
+        reconstruction: dict[str, torch.Tensor] = {}
+        if "expression" in self.views:
+            from torch_geometric.data import Data
+            from torch_geometric.utils import k_hop_subgraph
 
-        seeds = torch.as_tensor(spots, dtype=torch.long)
-        subset, edge_index, seed_position, _ = k_hop_subgraph(
-            seeds, self.n_hops, self.edge_index, relabel_nodes=True, num_nodes=int(self.offsets[-1])
-        )
-        x = torch.from_numpy(self.expression[subset.numpy()].toarray())
-        inputs: dict[str, Any] = {
-            "expression": Data(x=x, edge_index=edge_index, seed=seed_position)
-        }
-        reconstruction = {"expression": x[seed_position]}
-        if self.use_image:
+            seeds = torch.as_tensor(spots, dtype=torch.long)
+            subset, edge_index, seed_position, _ = k_hop_subgraph(
+                seeds, self.n_hops, self.edge_index, relabel_nodes=True,
+                num_nodes=int(self.offsets[-1]),
+            )  # fmt: skip
+            x = torch.from_numpy(self.expression[subset.numpy()].toarray())
+            inputs["expression"] = Data(x=x, edge_index=edge_index, seed=seed_position)
+            target = neighbourhood_mean(x, edge_index, self.target_hops)
+            reconstruction["expression"] = target[seed_position]
+            if "spot" in self.views:
+                inputs["spot"] = x[seed_position]
+        if "image" in self.views:
             patches = self.patches(np.asarray(spots))
             inputs["image"] = patches
-            thumbnail = F.adaptive_avg_pool2d(patches.float() / 255.0, THUMBNAIL)
-            reconstruction["image"] = thumbnail.flatten(1)
-        else:  # expression-only: the spot's own profile is the second view
-            inputs["spot"] = x[seed_position]
+            thumbnail = F.adaptive_avg_pool2d(patches.float() / 255.0, THUMBNAIL).flatten(1)
+            reconstruction["image"] = thumbnail
+            if "thumbnail" in self.views:
+                inputs["thumbnail"] = thumbnail
         return {"inputs": inputs, "reconstruction": reconstruction}

@@ -4,21 +4,51 @@ from __future__ import annotations
 
 import numpy as np
 
+_MAX_FIT = 2000
+"""Reference spots used for the Theil–Sen line (its cost is quadratic)."""
 
-def robust_stats(parts: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
-    """Median and robust spread (IQR / 1.349, floored) of each part on held-out normal spots."""
+Stats = tuple[float, float, float]
+"""``(intercept, slope, spread)``: a normal spot's expected value is ``intercept + slope × covariate``."""
+
+
+def robust_stats(
+    parts: dict[str, np.ndarray], covariate: np.ndarray | None = None, *, seed: int = 0
+) -> dict[str, Stats]:
+    """Expected value and robust spread of each part on held-out normal spots.
+
+    Without ``covariate`` the expected value is the median. With it (the spots' log library
+    size), it is a Theil–Sen line in the covariate, so that evidence which grows with sampling
+    noise (shallow spots) is judged against normal spots of the same depth. The spread is
+    IQR / 1.349 of the residuals, floored.
+    """
+    rng = np.random.default_rng(seed)
     stats = {}
     for name, values in parts.items():
-        q25, median, q75 = np.percentile(values, [25, 50, 75])
-        spread = max((q75 - q25) / 1.349, 1e-6 * max(abs(median), 1.0), 1e-12)
-        stats[name] = (float(median), float(spread))
+        values = np.asarray(values, dtype=np.float64)
+        slope = 0.0
+        if covariate is not None and np.ptp(covariate) > 0:
+            from scipy.stats import theilslopes
+
+            fit = rng.permutation(len(values))[:_MAX_FIT]
+            slope = float(theilslopes(values[fit], covariate[fit]).slope)
+        shifted = values - slope * (covariate if covariate is not None else 0.0)
+        q25, intercept, q75 = np.percentile(shifted, [25, 50, 75])
+        spread = max((q75 - q25) / 1.349, 1e-6 * max(abs(intercept), 1.0), 1e-12)
+        stats[name] = (float(intercept), slope, float(spread))
     return stats
 
 
 def combine(
-    parts: dict[str, np.ndarray], stats: dict[str, tuple[float, float]], how: str = "max"
+    parts: dict[str, np.ndarray],
+    stats: dict[str, Stats],
+    how: str = "max",
+    covariate: np.ndarray | None = None,
 ) -> np.ndarray:
     """Anomaly score from each part's robust z-score against the reference: their maximum
     (a spot abnormal in any one view scores high) or their mean."""
-    z = np.stack([(parts[name] - median) / spread for name, (median, spread) in stats.items()])
+    shift = 0.0 if covariate is None else np.asarray(covariate, dtype=np.float64)
+    z = np.stack([
+        (parts[name] - intercept - slope * shift) / spread
+        for name, (intercept, slope, spread) in stats.items()
+    ])  # fmt: skip
     return z.max(axis=0) if how == "max" else z.mean(axis=0)

@@ -80,6 +80,20 @@ def test_expression_only_fits_two_expression_views(tiny_config, synthetic_adata)
     assert not result.info["image_used"] and np.isfinite(result.scores).all()
 
 
+def test_image_only_fits_two_image_views_and_round_trips(tiny_config, synthetic_adata, tmp_path):
+    detector = OmibDetector(tiny_config).fit(synthetic_adata, use_expression=False)
+    assert detector.modalities == ["image", "thumbnail"]
+    scores = detector.score(synthetic_adata).scores
+    assert np.isfinite(scores).all() and scores.std() > 0
+    loaded = OmibDetector.load(detector.save(tmp_path / "model"))
+    assert loaded.modalities == ["image", "thumbnail"]
+    np.testing.assert_array_equal(loaded.score(synthetic_adata).scores, scores)
+    sample = synthetic_adata.copy()
+    del sample.uns["spatial"]
+    with pytest.raises(OmibError, match="image-only model needs"):
+        OmibDetector(tiny_config).fit(sample, use_expression=False)
+
+
 def test_normal_key_restricts_training_spots(tiny_config, synthetic_adata):
     normal = (~synthetic_adata.obs["is_anomaly"]).sum()
     detector = OmibDetector(tiny_config).fit(
