@@ -8,6 +8,7 @@ mapping into these dataclasses and refuses unknown keys and out-of-range values,
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -231,6 +232,9 @@ def _check_value(path: str, name: str, value: Any) -> None:
         raise OmibError(f"config {path} = {value} must be >= 0", "give a non-negative value")
 
 
+_FIX = "fix the value in the configuration (--config YAML)"
+
+
 def _coerce(path: str, hint: Any, value: Any) -> Any:
     """Check ``value`` against the annotation ``hint``; return it (ints widened to float)."""
     origin = typing.get_origin(hint)
@@ -249,23 +253,25 @@ def _coerce(path: str, hint: Any, value: Any) -> Any:
         raise OmibError(f"config {path} = {value!r} has the wrong type", f"expected {hint}")
     if hint is type(None):
         if value is not None:
-            raise OmibError(f"config {path} = {value!r} must be null")
+            raise OmibError(f"config {path} = {value!r} must be null", _FIX)
         return None
     if hint is bool:
         if not isinstance(value, bool):
-            raise OmibError(f"config {path} = {value!r} must be true or false")
+            raise OmibError(f"config {path} = {value!r} must be true or false", _FIX)
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise OmibError(f"config {path} = {value!r} must be an integer")
+            raise OmibError(f"config {path} = {value!r} must be an integer", _FIX)
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise OmibError(f"config {path} = {value!r} must be a number")
+            raise OmibError(f"config {path} = {value!r} must be a number", _FIX)
+        if not math.isfinite(value):
+            raise OmibError(f"config {path} = {value!r} must be a finite number", _FIX)
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise OmibError(f"config {path} = {value!r} must be a string")
+            raise OmibError(f"config {path} = {value!r} must be a string", _FIX)
         return value
     return value
 
@@ -274,7 +280,10 @@ def from_dict(cls: type, data: dict[str, Any] | None, _path: str = "") -> Any:
     """Build the dataclass ``cls`` from a nested mapping, refusing unknown keys and bad values."""
     data = {} if data is None else data
     if not isinstance(data, dict):
-        raise OmibError(f"config section {_path or '<root>'} must be a mapping, got {data!r}")
+        raise OmibError(
+            f"config section {_path or '<root>'} must be a mapping, got {data!r}",
+            "write it as 'key: value' lines (see the defaults in omib_st.config)",
+        )
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(data) - set(fields))
@@ -336,5 +345,8 @@ def load_config(source: str | Path | dict[str, Any] | None = None) -> DetectorCo
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         first = str(err).splitlines()[0]
-        raise OmibError(f"config file {path} is not valid YAML ({first})") from None
+        raise OmibError(
+            f"config file {path} is not valid YAML ({first})",
+            "fix the file; only plain YAML (no tags) is read",
+        ) from None
     return from_dict(DetectorConfig, data or {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from omib_st.errors import OmibError
@@ -31,14 +32,10 @@ def add_reference_choice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-image", action="store_true", help="expression only, even if images exist"
     )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted fit (needs train.checkpoint_dir)",
-    )
 
 
 def build_config(args: argparse.Namespace):
+    """The configuration of --config with --device/--seed applied; the device is checked now."""
     from omib_st.config import load_config, replace
 
     config = load_config(args.config)
@@ -47,7 +44,29 @@ def build_config(args: argparse.Namespace):
         overrides["train.device"] = args.device
     if args.seed is not None:
         overrides["train.seed"] = args.seed
-    return replace(config, **overrides) if overrides else config
+    config = replace(config, **overrides) if overrides else config
+    check_device(config.train.device)
+    return config
+
+
+def check_device(device: str | None) -> None:
+    """Refuse an unavailable device before any data is read (as the training would later)."""
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise OmibError(
+                "--device cuda was requested but no CUDA GPU is visible", "use --device cpu or auto"
+            )
+
+
+def refuse_config_with_model(args: argparse.Namespace) -> None:
+    """A saved model carries its configuration; a --config beside it would be ignored."""
+    if args.config is not None:
+        raise OmibError(
+            "--config is not used with a saved model (the model carries its own configuration)",
+            "leave --config out, or refit with 'omib-st fit --config' to change settings",
+        )
 
 
 def read_sample(path: str):
@@ -77,24 +96,40 @@ def check_writable(paths: list[Path], force: bool) -> None:
 
 
 def write_outputs(
-    adata, h5ad: Path, plot: str | None, force: bool, truth: str | None = None
+    adata,
+    h5ad: Path,
+    plot: str | None,
+    force: bool,
+    truth: str | None = None,
+    stack: contextlib.ExitStack | None = None,
 ) -> None:
-    from omib_st.io import write_h5ad
+    """Write the h5ad (and the plot) atomically: both appear, or neither.
 
-    write_h5ad(adata, h5ad, force=force)
-    if plot:
-        import matplotlib
+    With ``stack`` the files stay staged as temporary files until the stack closes, so several
+    samples' outputs appear together, or none when one of them fails.
+    """
+    from omib_st.io import atomic_path, write_h5ad
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    with contextlib.ExitStack() as own:
+        staging = own if stack is None else stack
+        for path in (h5ad, plot):
+            if path and Path(path).exists() and not force:
+                raise OmibError(f"{path} already exists", "choose another output or pass --force")
+        write_h5ad(adata, staging.enter_context(atomic_path(h5ad)))
+        if plot:
+            import matplotlib
 
-        from omib_st.io import atomic_path
-        from omib_st.pl import anomaly
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
 
-        figure = anomaly(adata, truth=truth)
-        with atomic_path(Path(plot)) as tmp:
-            figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        plt.close(figure)
+            from omib_st.pl import anomaly
+
+            figure = anomaly(adata, truth=truth)
+            try:
+                tmp = staging.enter_context(atomic_path(Path(plot)))
+                figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+            finally:
+                plt.close(figure)
 
 
 def summary(adata, key: str = "omib") -> str:

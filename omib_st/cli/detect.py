@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable,
         output_for,
         read_sample,
+        refuse_config_with_model,
         summary,
         write_outputs,
     )
@@ -40,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         raise OmibError(
             "give only one of --reference, --model and --normal-key", "pick one reference choice"
         )
+    if args.model:
+        refuse_config_with_model(args)
     config = build_config(args)
     adata = read_sample(args.sample)
     import omib_st as om

@@ -14,6 +14,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("references", nargs="+", metavar="REF")
     parser.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
     add_reference_choice(parser)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted fit from train.checkpoint_dir (its last.ckpt)",
+    )
     add_common(parser, plot=False)
     parser.set_defaults(run=run)
 

@@ -21,7 +21,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from omib_st.cli._common import check_writable, output_for, read_sample, summary, write_outputs
+    import contextlib
+
+    from omib_st.cli._common import (
+        check_device,
+        check_writable,
+        output_for,
+        read_sample,
+        refuse_config_with_model,
+        summary,
+        write_outputs,
+    )
     from omib_st.errors import OmibError
 
     if args.out and len(args.samples) > 1:
@@ -35,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         )
     outputs = [output_for(s, args.out) for s in args.samples]
     check_writable([*outputs, args.plot], args.force)
+    refuse_config_with_model(args)
+    check_device(args.device)
     import omib_st as om
 
     model = om.model.OmibDetector.load(args.model)
@@ -43,9 +55,13 @@ def run(args: argparse.Namespace) -> int:
     }
     if overrides:
         model.config = om.config.replace(model.config, **overrides)
-    for sample, out in zip(args.samples, outputs):
-        adata = read_sample(sample)
-        om.tl.detect(adata, model=model, layer=args.layer, library_id=args.library_id)
-        write_outputs(adata, out, args.plot, args.force)
-        print(f"omib-st score: {sample}: {summary(adata)}\n  wrote {out}")
+    lines = []
+    with contextlib.ExitStack() as staged:  # every output appears at the end, or none does
+        for sample, out in zip(args.samples, outputs):
+            adata = read_sample(sample)
+            om.tl.detect(adata, model=model, layer=args.layer, library_id=args.library_id)
+            write_outputs(adata, out, args.plot, args.force, stack=staged)
+            lines.append(f"omib-st score: {sample}: {summary(adata)}\n  wrote {out}")
+            del adata
+    print("\n".join(lines))
     return 0

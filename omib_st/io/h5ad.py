@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 import weakref
 from pathlib import Path
 
@@ -46,14 +47,21 @@ def read_h5ad(path: str | os.PathLike) -> AnnData:
         raise OmibError(f"h5ad file {path} does not exist", "check the path")
     if not h5py.is_hdf5(path):
         raise OmibError(f"{path} is not an h5ad (HDF5) file", "give a file written by AnnData")
-    try:
-        adata = anndata.read_h5ad(path)
-    except Exception as err:  # truncated or foreign HDF5 files fail deep inside h5py/anndata
-        first = (str(err).splitlines() or [type(err).__name__])[0]
-        raise OmibError(
-            f"could not read {path} as h5ad ({type(err).__name__}: {first})",
-            "the file may be truncated or not written by AnnData; write it again",
-        ) from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            adata = anndata.read_h5ad(path)
+        except Exception as err:  # truncated or foreign HDF5 files fail deep inside h5py/anndata
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            raise OmibError(
+                f"could not read {path} as h5ad ({type(err).__name__}: {first})",
+                "the file may be truncated or not written by AnnData; write it again",
+            ) from None
+    # Warnings of a failed read are dropped (the error says it all); duplicated names are an
+    # error of validate(), not a warning.
+    for w in caught:
+        if "names are not unique" not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     _remember_source(adata, path)
     return adata
 

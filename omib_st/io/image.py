@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,9 @@ def _open(path: Path):
     if not path.is_file():
         raise OmibError(f"image file {path} does not exist", "check the image path")
     try:
-        return Image.open(path)
+        with warnings.catch_warnings():  # Pillow's notes on corrupt files; the error says it all
+            warnings.simplefilter("ignore")
+            return Image.open(path)
     except (UnidentifiedImageError, OSError) as err:
         raise OmibError(
             f"{path} is not a readable image ({err})", "give a PNG, JPEG or TIFF"

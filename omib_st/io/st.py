@@ -33,7 +33,9 @@ def _read_table(path: Path, what: str, **kwargs) -> pd.DataFrame:
         return pd.read_csv(path, sep="\t", **kwargs)
     except (ValueError, OSError, pd.errors.ParserError) as err:
         first = (str(err).splitlines() or [""])[0]
-        raise OmibError(f"could not read {what} file {path} ({first})") from None
+        raise OmibError(
+            f"could not read {what} file {path} ({first})", "check that it is tab-separated text"
+        ) from None
 
 
 def _require(table: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:

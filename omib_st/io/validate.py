@@ -181,6 +181,15 @@ def _image_problems(adata: AnnData, library_id: str | None, coords: np.ndarray |
         if problem:
             yield problem
             continue
+        spot_px = float(diameter) * float(scalefactors[key]) if diameter is not None else 0.0
+        if spot_px > max(image.shape[:2]):
+            yield _msg(
+                f'{where}["scalefactors"]["spot_diameter_fullres"] = {float(diameter):g} is absurd: '
+                f"a spot would span more than the whole {res} image "
+                f"({image.shape[1]}×{image.shape[0]} px)",
+                "fix the scale factors",
+            )
+            continue
         if coords is not None:
             yield from _outside_problems(adata, lib, res, image, coords, scalefactors, diameter)
 

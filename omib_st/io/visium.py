@@ -155,7 +155,10 @@ def read_visium(
     try:
         raw = json.loads(scalefactors_file.read_text())
     except json.JSONDecodeError as err:
-        raise OmibError(f"{scalefactors_file} is not valid JSON ({err})") from None
+        raise OmibError(
+            f"{scalefactors_file} is not valid JSON ({err})",
+            "restore the scalefactors_json.json written by Space Ranger",
+        ) from None
     scalefactors = {k: float(v) for k, v in raw.items() if isinstance(v, int | float)}
 
     images = {}

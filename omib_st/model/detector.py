@@ -20,6 +20,7 @@ from omib_st.model.tissue_data import (
     THUMBNAIL,
     Section,
     TissueDataset,
+    check_section,
     has_image,
     prepare_section,
 )
@@ -37,7 +38,10 @@ from omib_st.train import FitResult, fit, make_loader, resolve_accelerator
 
 WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
 FORMAT_VERSION = 2
+"""2: model.json and config.yaml are checksummed too, and score statistics carry a depth slope."""
 HEAD_DIM = 32
+MIN_TRAIN_SPOTS = 4
+"""Fewest training spots: the β estimate (MINE) needs two to train on and two held out."""
 
 
 @dataclass
@@ -91,7 +95,9 @@ class OmibDetector:
             return ["image", "thumbnail"]
         return ["expression", "image"] if self.use_image else ["expression", "spot"]
 
-    def _build(self) -> OMIB:
+    def _build(self, *, initial_weights: bool = True) -> OMIB:
+        """The untrained module; ``initial_weights=False`` skips the backbone's starting weights
+        (``image.pretrained`` / ``image.weights``), which a loaded model replaces anyway."""
         c = self.config
         torch.manual_seed(c.train.seed)
         n_genes, thumbnail = len(self.genes), 3 * THUMBNAIL * THUMBNAIL
@@ -103,8 +109,9 @@ class OmibDetector:
             ),
             "spot": lambda: MLP(n_genes, e.out_dim, (e.hidden_dim,), dropout=e.dropout),
             "image": lambda: ImageEncoder(
-                c.image.backbone, c.image.out_dim, pretrained=c.image.pretrained,
-                weights=c.image.weights, freeze=c.image.freeze,
+                c.image.backbone, c.image.out_dim,
+                freeze=c.image.freeze, pretrained=c.image.pretrained and initial_weights,
+                weights=c.image.weights if initial_weights else None,
             ),
             "thumbnail": lambda: MLP(thumbnail, c.image.out_dim, (e.hidden_dim,), dropout=e.dropout),
         }  # fmt: skip
@@ -181,9 +188,11 @@ class OmibDetector:
         rng = np.random.default_rng(c.train.seed)
         shuffled = rng.permutation(spots)
         n_val = max(1, int(round(c.train.val_fraction * len(spots)))) if c.train.val_fraction else 0
-        if len(spots) - n_val < 2:
+        if len(spots) - n_val < MIN_TRAIN_SPOTS:
             raise OmibError(
-                f"only {len(spots)} normal reference spots", "give more reference spots"
+                f"only {len(spots)} normal reference spots ({len(spots) - n_val} left for "
+                f"training after validation; at least {MIN_TRAIN_SPOTS} needed)",
+                "give more reference spots",
             )
         train_spots, val_spots = np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
         self.module = self._build()
@@ -191,9 +200,11 @@ class OmibDetector:
         val_loader = (
             self._loader(self._dataset(sections, val_spots), shuffle=False) if n_val else None
         )
+        run_id = _run_id(c, self.genes, self.use_image, refs, train_spots, val_spots)
         result: FitResult = fit(
-            self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume
-        )
+            self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume,
+            run_id=run_id,
+        )  # fmt: skip
         reference = rng.permutation(train_spots)[: c.scoring.max_reference_spots]
         _, self.reference_codes = self._evidence(
             self._dataset(sections, np.sort(reference)), knn=False
@@ -265,17 +276,12 @@ class OmibDetector:
     ) -> DetectionResult:
         """Anomaly scores, labels and ξ for every spot of ``adata`` (which is not modified)."""
         self._check_fitted()
-        if self.use_image and not has_image(adata):
-            raise OmibError(
-                "the model was fitted with the H&E image but the sample has no image in uns['spatial']",
-                "add the image (Visium layout) or fit an expression-only model (use_image=False)",
-            )
         c = self.config
+        check_section(adata, c, use_image=self.use_image, genes=self.genes, layer=layer,
+                      library_id=library_id)  # fmt: skip
         section = prepare_section(
             adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id
         )
-        if section.alignment.n_missing == len(self.genes):
-            raise OmibError("the sample shares no genes with the model", "check var_names")
         dataset = self._dataset([section])
         parts, codes = self._evidence(dataset)
         combined = combine(parts, self.reference_stats, c.scoring.combine, self._depth(dataset))
@@ -304,7 +310,7 @@ class OmibDetector:
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the model folder atomically: ``weights.pt`` (state dict and the reference spots' ξ),
-        ``model.json`` (genes, modalities, score statistics, checksum), ``config.yaml``."""
+        ``model.json`` (genes, modalities, score statistics, checksums), ``config.yaml``."""
         import yaml
 
         from omib_st.io import atomic_path
@@ -325,52 +331,131 @@ class OmibDetector:
                 },
                 tmp / WEIGHTS,
             )
-            meta = self.metadata()
-            meta["weights_sha256"] = hashlib.sha256((tmp / WEIGHTS).read_bytes()).hexdigest()
-            (tmp / META).write_text(json.dumps(meta, indent=1))
             (tmp / CONFIG).write_text(yaml.safe_dump(to_dict(self.config), sort_keys=False))
+            meta = self.metadata()
+            meta["weights_sha256"] = _file_sha256(tmp / WEIGHTS)
+            meta["config_sha256"] = _file_sha256(tmp / CONFIG)
+            meta["sha256"] = _meta_sha256(meta)
+            (tmp / META).write_text(json.dumps(meta, indent=1))
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> OmibDetector:
-        """Load a model folder written by :meth:`save` (weights with ``weights_only=True``)."""
+        """Load a model folder written by :meth:`save`.
+
+        Treats the folder as untrusted: every file is checked against its checksum, files that
+        link out of the folder are refused, ``config.yaml`` is read with ``yaml.safe_load`` and
+        ``weights.pt`` with ``torch.load(weights_only=True)``, and no path named inside the
+        files (``image.weights``, ``train.checkpoint_dir``) is opened.
+        """
         import yaml
 
         path = Path(path)
         for name in (WEIGHTS, META, CONFIG):
-            if not (path / name).is_file():
+            file = path / name
+            if not file.is_file():
                 raise OmibError(
                     f"{path} is not an omib-st model folder (no {name})",
                     "give the --out folder of 'omib-st fit'",
                 )
+            if not file.resolve().is_relative_to(path.resolve()):
+                raise OmibError(
+                    f"{file} links to {file.resolve()}, outside the model folder",
+                    "copy the real file into the folder; links out of a model folder are not followed",
+                )
         try:
             meta = json.loads((path / META).read_text())
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise OmibError(f"{path / META} is not valid JSON", "re-run 'omib-st fit'") from None
+        if not isinstance(meta, dict):
+            raise OmibError(f"{path / META} is not a model description", "re-run 'omib-st fit'")
         if meta.get("format_version") != FORMAT_VERSION:
             raise OmibError(
                 f"{path} was saved in model format {meta.get('format_version')} by omib-st "
                 f"{meta.get('omib_st_version')}; this is format {FORMAT_VERSION} (omib-st {__version__})",
                 "refit the model with this version",
             )
-        digest = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()
-        if digest != meta.get("weights_sha256"):
+        for name, key in ((META, "sha256"), (WEIGHTS, "weights_sha256"), (CONFIG, "config_sha256")):
+            digest = _meta_sha256(meta) if name == META else _file_sha256(path / name)
+            if digest != meta.get(key):
+                raise OmibError(
+                    f"{path / name} does not match its checksum in {META} (edited or corrupt)",
+                    "refit the model; the files of a model folder must not be edited",
+                )
+        try:
+            config = from_dict(DetectorConfig, yaml.safe_load((path / CONFIG).read_text()))
+        except yaml.YAMLError as err:
+            first = (str(err).splitlines() or [type(err).__name__])[0]
             raise OmibError(
-                f"{path / WEIGHTS} does not match its checksum in {META} (modified or corrupt)",
-                "refit the model",
+                f"{path / CONFIG} is not plain YAML ({first})", "refit the model"
+            ) from None
+        detector = cls(config)
+        try:
+            detector.genes, detector.use_image = (
+                [str(g) for g in meta["genes"]],
+                bool(meta["use_image"]),
             )
-        detector = cls(from_dict(DetectorConfig, yaml.safe_load((path / CONFIG).read_text())))
-        detector.genes, detector.use_image = list(meta["genes"]), bool(meta["use_image"])
-        detector.use_expression = bool(meta.get("use_expression", True))
-        detector.reference_stats = {
-            k: tuple(float(v) for v in stats) for k, stats in meta["reference_stats"].items()
-        }
-        detector.threshold, detector.training = float(meta["threshold"]), meta["training"]
-        detector.module = detector._build()
-        saved = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
-        detector.module.load_state_dict(saved["module"])
-        detector.reference_codes = {k: v.numpy() for k, v in saved["reference_codes"].items()}
+            detector.use_expression = bool(meta.get("use_expression", True))
+            detector.reference_stats = {
+                k: tuple(float(v) for v in stats) for k, stats in meta["reference_stats"].items()
+            }
+            detector.threshold, detector.training = float(meta["threshold"]), dict(meta["training"])
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise OmibError(
+                f"{path / META} is incomplete ({type(err).__name__}: {err})", "refit the model"
+            ) from None
+        try:
+            saved = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
+        except Exception as err:  # refused pickle content, or not a torch file at all
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            raise OmibError(
+                f"{path / WEIGHTS} cannot be loaded as plain tensors ({type(err).__name__}: "
+                f"{first[:200]})",
+                "refit the model; only tensors are ever read from a model folder",
+            ) from None
+        detector.module = detector._build(initial_weights=False)
+        try:
+            detector.module.load_state_dict(saved["module"])
+            detector.reference_codes = {k: v.numpy() for k, v in saved["reference_codes"].items()}
+        except (KeyError, TypeError, AttributeError, RuntimeError) as err:
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            raise OmibError(
+                f"{path / WEIGHTS} does not fit {META} and {CONFIG} ({type(err).__name__}: "
+                f"{first[:200]})",
+                "refit the model",
+            ) from None
         return detector
+
+
+_HARDWARE = ("device", "devices", "num_nodes", "strategy", "precision", "num_workers",
+             "progress_bar", "checkpoint_dir")  # fmt: skip
+
+
+def _run_id(config, genes, use_image, refs, train_spots, val_spots) -> str:
+    """What a checkpoint must match to be resumed: settings (but not hardware), genes, the
+    reference spots by name, and the train/validation split."""
+    settings = to_dict(config)
+    settings["train"] = {k: v for k, v in settings["train"].items() if k not in _HARDWARE}
+    digest = hashlib.sha256(json.dumps([settings, genes, use_image], sort_keys=True).encode())
+    for ref in refs:
+        digest.update("\0".join(map(str, ref.obs_names)).encode())
+    digest.update(np.asarray(train_spots, dtype=np.int64).tobytes())
+    digest.update(np.asarray(val_spots, dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _meta_sha256(meta: dict[str, Any]) -> str:
+    """Checksum of model.json's content (every key but ``sha256`` itself, canonical JSON)."""
+    rest = {k: v for k, v in meta.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
 
 
 def _normal_mask(adata: AnnData, key: str | None, values: Sequence[Any] | None) -> np.ndarray:

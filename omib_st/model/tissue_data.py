@@ -14,9 +14,17 @@ from scipy import sparse
 from torch.utils.data import Dataset
 
 from omib_st.config import DetectorConfig
+from omib_st.errors import OmibError
 from omib_st.io import validate
 from omib_st.io.validate import get_coords
-from omib_st.pp import GeneAlignment, PatchExtractor, normalize_expression, spatial_graph
+from omib_st.pp import (
+    GeneAlignment,
+    PatchExtractor,
+    check_graph_size,
+    check_shared_genes,
+    normalize_expression,
+    spatial_graph,
+)
 
 THUMBNAIL = 8
 """Side of the downsampled patch the image branch reconstructs (the auxiliary target)."""
@@ -69,6 +77,38 @@ def prepare_section(
             library_id=library_id,
         )
     return Section(expression, graph, patches, alignment, depth)
+
+
+def check_section(
+    adata: AnnData,
+    config: DetectorConfig,
+    *,
+    use_image: bool,
+    genes: Sequence[str] | None = None,
+    layer: str | None = None,
+    library_id: str | None = None,
+) -> None:
+    """The checks of :func:`prepare_section` that are cheap, so a bad sample fails before training.
+
+    Validates ``adata``, the graph size, the genes shared with ``genes`` and, with ``use_image``,
+    that the sample has an image whose header can be read and that its spots fall on it.
+    """
+    if use_image and not has_image(adata):
+        raise OmibError(
+            "the model uses the H&E image but the sample has no image in uns['spatial']",
+            "add the sample's image (Visium layout) or use expression only "
+            "(use_image=False, --no-image)",
+        )
+    validate(adata, layer=layer, require_image=use_image, library_id=library_id)
+    check_graph_size(adata.n_obs, config.graph.method, config.graph.n_neighbors)
+    if genes is not None:
+        check_shared_genes(adata, genes)
+    if use_image:
+        patch = config.patch
+        PatchExtractor.from_adata(
+            adata, size=patch.size, scale=patch.scale, resolution=patch.resolution,
+            library_id=library_id,
+        )  # fmt: skip
 
 
 def has_image(adata: AnnData) -> bool:

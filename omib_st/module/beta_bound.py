@@ -61,6 +61,11 @@ def estimate_beta_bound(
     return BetaBound(entropies, mi, joint, m_upper, m_safe, m_lower, chosen * scale)
 
 
+NO_INFORMATION = 1e-4
+"""Information estimates (nats) below this are zero: the float32 round-off of the DV bound of a
+constant representation is about 1e-7 nats, while informative ones reach about log(n) nats."""
+
+
 def _inverse(x: float) -> float:
-    """1 / x, guarded: a non-positive information estimate gives an infinite bound."""
-    return 1.0 / x if x > 1e-8 else math.inf
+    """1 / x, guarded: an estimate of (about) no information, or NaN, gives an infinite bound."""
+    return 1.0 / x if x > NO_INFORMATION else math.inf

@@ -44,6 +44,8 @@ class DynamicWeights(nn.Module):
         if not self.enabled:
             return self.r
         target = self.instantaneous(divergences, self.eps)
+        # A NaN or infinite batch (e.g. inf / inf) carries no usable signal: keep the current r.
+        target = torch.where(torch.isfinite(target), target, self.r)
         smoothed = self.momentum * self.r + (1.0 - self.momentum) * target
         smoothed = smoothed.clamp(self.r_min, self.r_max)
         smoothed[0] = 1.0

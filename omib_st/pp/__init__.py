@@ -5,13 +5,20 @@ Nothing here imports torch; the arrays are ready to be wrapped as tensors.
 
 from omib_st.pp.crop import crop_resize
 from omib_st.pp.genes import select_genes
-from omib_st.pp.graph import lattice_spacing, spatial_graph, spatial_neighbors
-from omib_st.pp.normalize import GeneAlignment, counts_matrix, normalize_expression
+from omib_st.pp.graph import check_graph_size, lattice_spacing, spatial_graph, spatial_neighbors
+from omib_st.pp.normalize import (
+    GeneAlignment,
+    check_shared_genes,
+    counts_matrix,
+    normalize_expression,
+)
 from omib_st.pp.patches import PatchExtractor
 
 __all__ = [
     "GeneAlignment",
     "PatchExtractor",
+    "check_graph_size",
+    "check_shared_genes",
     "counts_matrix",
     "crop_resize",
     "lattice_spacing",

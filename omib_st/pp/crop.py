@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from omib_st.errors import OmibError
+
 PAD_VALUE = 255
 """Pixels outside the image are white, like glass around the tissue."""
+MAX_CROP_SIDE = 4096.0
+"""Longest crop side in pixels: one such crop takes about 200 MB of float32 while resampled."""
 _MAX_BATCH_PIXELS = 1 << 23  # window pixels handled at once: bounds memory for large crops
 
 
@@ -42,8 +46,30 @@ def crop_resize(image: np.ndarray, centers: np.ndarray, side: float, size: int) 
     Returns
     -------
     ``B × 3 × size × size`` uint8 (channels first). Regions outside ``image`` are white (255).
+
+    Raises
+    ------
+    OmibError
+        When ``side`` is not a positive number or exceeds :data:`MAX_CROP_SIDE`, ``size`` is not
+        positive, or a centre is NaN or infinite.
     """
+    side = float(side)
+    if not (np.isfinite(side) and side > 0) or size < 1:
+        raise OmibError(
+            f"crop side {side:g} px and patch size {size} must be a positive number",
+            "check spot_diameter_fullres and the patch settings",
+        )
+    if side > MAX_CROP_SIDE:
+        raise OmibError(
+            f"a crop of {side:.4g} px is too large (at most {MAX_CROP_SIDE:.0f} px)",
+            "check spot_diameter_fullres and patch.scale, or cut patches from a smaller image "
+            "(patch.resolution)",
+        )
     centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+    if not np.isfinite(centers).all():
+        raise OmibError(
+            "crop centres contain NaN or infinite values", "drop or fix those spots' coordinates"
+        )
     out = np.empty((len(centers), 3, size, size), dtype=np.uint8)
     ratio = side / size
     support = max(ratio, 1.0)

@@ -31,16 +31,25 @@ def _check_coords(coords: np.ndarray) -> np.ndarray:
     return coords
 
 
+def check_graph_size(n_spots: int, method: str = "ring", n_neighbors: int = 6) -> None:
+    """Raise :class:`~omib_st.errors.OmibError` when ``n_spots`` are too few for the graph."""
+    if method == "knn" and n_spots < n_neighbors + 1:
+        raise OmibError(
+            f"{n_spots} spot(s) are too few for a {n_neighbors}-nearest-neighbour graph",
+            f"use at least {n_neighbors + 1} spots or a smaller graph.n_neighbors",
+        )
+    if method == "ring" and n_spots < 2:
+        raise OmibError(f"{n_spots} spot(s) are too few for a ring graph", "use at least 2 spots")
+    if method not in ("knn", "ring"):
+        raise OmibError(f"unknown graph method {method!r}", "use 'ring' or 'knn'")
+
+
 def _pairs(coords: np.ndarray, method: str, n_neighbors: int, n_rings: int):
     """Directed neighbour pairs (i, j), i != j, for the chosen method."""
     n = len(coords)
+    check_graph_size(n, method, n_neighbors)
     tree = cKDTree(coords)
     if method == "knn":
-        if n < n_neighbors + 1:
-            raise OmibError(
-                f"{n} spot(s) are too few for a {n_neighbors}-nearest-neighbour graph",
-                f"use at least {n_neighbors + 1} spots or a smaller n_neighbors",
-            )
         _, index = tree.query(coords, k=n_neighbors + 1)
         rows = np.repeat(np.arange(n), n_neighbors + 1)
         cols = index.reshape(-1)
@@ -56,14 +65,11 @@ def _pairs(coords: np.ndarray, method: str, n_neighbors: int, n_rings: int):
             rows, cols = rows[~drop], cols[~drop]
         return rows, cols
     if method == "ring":
-        if n < 2:
-            raise OmibError(f"{n} spot(s) are too few for a ring graph", "use at least 2 spots")
         radius = n_rings * lattice_spacing(coords) * RING_TOLERANCE
         pairs = tree.query_pairs(radius, output_type="ndarray")
         rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
         cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
         return rows, cols
-    raise OmibError(f"unknown graph method {method!r}", "use 'ring' or 'knn'")
 
 
 def spatial_graph(

@@ -40,6 +40,18 @@ def counts_matrix(adata: AnnData, layer: str | None = None) -> sparse.csr_matrix
     return matrix if sparse.isspmatrix_csr(matrix) else sparse.csr_matrix(matrix)
 
 
+def check_shared_genes(adata: AnnData, genes: Sequence[str]) -> None:
+    """Raise :class:`~omib_st.errors.OmibError` when ``adata`` has none of ``genes``."""
+    genes = [str(g) for g in genes]
+    if not adata.var_names.isin(genes).any():
+        raise OmibError(
+            f"no genes shared between the sample ({adata.n_vars} genes, e.g. "
+            f"{', '.join(adata.var_names[:3])}) and the reference/model ({len(genes)} genes, e.g. "
+            f"{', '.join(genes[:3])})",
+            "check that both use gene symbols (var_names), not Ensembl ids or other names",
+        )
+
+
 def normalize_expression(
     adata: AnnData,
     genes: Sequence[str],
@@ -72,15 +84,9 @@ def normalize_expression(
     if len(set(genes)) != len(genes):
         raise OmibError("the reference gene list has duplicates", "give each gene once")
     counts = counts_matrix(adata, layer)
+    check_shared_genes(adata, genes)
     position = adata.var_names.get_indexer(genes)
     present = position >= 0
-    if not present.any():
-        raise OmibError(
-            f"no genes shared between the sample ({adata.n_vars} genes, e.g. "
-            f"{', '.join(adata.var_names[:3])}) and the reference/model ({len(genes)} genes, e.g. "
-            f"{', '.join(genes[:3])})",
-            "check that both use gene symbols (var_names), not Ensembl ids or other names",
-        )
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
     scale = np.divide(target_sum, library, out=np.zeros_like(library), where=library > 0)
     selected = counts[:, position[present]].tocsr()

@@ -90,6 +90,12 @@ class PatchExtractor:
 
     def _check_inside(self) -> None:
         height, width = self._image_shape()
+        if self.side_px > max(height, width):
+            raise OmibError(
+                f"patches of {self.side_px:.4g} px ({self.scale:g} × a spot of {self.spot_px:.4g} px) "
+                f"are larger than the image ({width}×{height} px) of the {self.resolution} image",
+                "check spot_diameter_fullres and patch.scale",
+            )
         tol = self.spot_px / 2
         x, y = self.centers[:, 0], self.centers[:, 1]
         outside = (x < -tol) | (x > width - 1 + tol) | (y < -tol) | (y > height - 1 + tol)

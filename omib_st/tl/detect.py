@@ -74,8 +74,10 @@ def detect(
         detector = model if isinstance(model, OmibDetector) else OmibDetector.load(Path(model))
         mode = "model"
     elif reference is not None:
+        references = [reference] if isinstance(reference, AnnData) else list(reference)
+        _check_sample(target, references, config, use_image, layer, library_id)
         detector = OmibDetector(config).fit(
-            reference, use_image=use_image, layer=layer, library_id=library_id
+            references, use_image=use_image, layer=layer, library_id=library_id
         )
         mode = "reference"
     elif normal_key is not None:
@@ -112,16 +114,43 @@ def detect(
     return target if copy else None
 
 
+def _check_sample(adata, references, config, use_image, layer, library_id) -> None:
+    """Refuse a sample that cannot be scored before training on the references."""
+    from omib_st.model.tissue_data import check_section, has_image
+
+    if not references:
+        return  # fit() says so
+    if use_image is None:
+        use_image = all(has_image(r) for r in references)
+    genes = references[0].var_names
+    for other in references[1:]:
+        genes = genes.intersection(other.var_names, sort=False)
+    check_section(adata, config or DetectorConfig(), use_image=use_image, genes=list(genes),
+                  layer=layer, library_id=library_id)  # fmt: skip
+
+
 def _self_referenced(adata, config, use_image, layer, library_id):
+    from omib_st.config import replace
     from omib_st.model import OmibDetector
 
-    first = OmibDetector(config).fit(adata, use_image=use_image, layer=layer, library_id=library_id)
+    def for_pass(name: str) -> DetectorConfig:
+        """Each training pass checkpoints into its own subfolder of train.checkpoint_dir."""
+        if config.train.checkpoint_dir is None:
+            return config
+        folder = str(Path(config.train.checkpoint_dir) / name)
+        return replace(config, **{"train.checkpoint_dir": folder})
+
+    first = OmibDetector(for_pass("pass-1")).fit(
+        adata, use_image=use_image, layer=layer, library_id=library_id
+    )
     scores = first.score(adata, layer=layer, library_id=library_id).scores
     keep = scores <= np.quantile(scores, 1 - config.scoring.self_trim)
     trimmed = adata[keep].copy()
-    return OmibDetector(config).fit(
+    second = OmibDetector(for_pass("pass-2")).fit(
         trimmed, use_image=use_image, layer=layer, library_id=library_id
     )
+    second.config = config
+    return second
 
 
 def _plain(value: Any) -> Any:

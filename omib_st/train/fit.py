@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.utils.data import DataLoader
 
 from omib_st.config import MIConfig, TrainConfig
@@ -67,6 +73,43 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return "32-true"
 
 
+class _AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints go to a temporary file beside the target and are then renamed onto it, so a
+    run killed while saving keeps its previous checkpoint intact."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            torch.save(checkpoint, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+class _EpochCheckpoint(ModelCheckpoint):
+    """Writes ``last.ckpt`` after every training epoch, so a killed run resumes from its last
+    finished epoch. (Lightning's own ``save_last`` only writes beside a top-k checkpoint, that is
+    once at the end when ``save_top_k=0``.) A ModelCheckpoint, so it runs after early stopping has
+    updated its state for the epoch."""
+
+    def __init__(self, path: Path):
+        super().__init__(dirpath=path.parent, save_top_k=0, save_last=False)
+        self.path = path
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        trainer.save_checkpoint(self.path)
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        pass
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        pass
+
+
 def fit(
     model: OMIB,
     train: DataLoader,
@@ -75,12 +118,20 @@ def fit(
     config: TrainConfig = TrainConfig(),
     mi: MIConfig = MIConfig(),
     resume: bool = False,
+    run_id: str | None = None,
     callbacks: list[Callback] | None = None,
     trainer_kwargs: dict[str, Any] | None = None,
 ) -> FitResult:
     """Warm-up, β estimation and main stage; trains ``model`` in place.
 
-    ``resume=True`` continues from ``config.checkpoint_dir/last.ckpt`` when it exists.
+    With ``config.checkpoint_dir`` a checkpoint (``last.ckpt``) is written after every epoch.
+    ``resume=True`` continues from it when it exists (and starts afresh when it does not); it is
+    read with ``weights_only=True``. ``run_id`` (any string identifying the data and settings) is
+    stored in the checkpoint and a resume from a checkpoint of another run is refused. Without
+    ``resume`` an existing ``last.ckpt`` is an error rather than silently left beside the new run.
+
+    Raises :class:`~omib_st.errors.OmibError` when the loss becomes NaN or infinite, and
+    ``KeyboardInterrupt`` (never ``SystemExit``) when interrupted.
     """
     accelerator = resolve_accelerator(config.device)
     history = _History()
@@ -93,14 +144,20 @@ def fit(
     ckpt_path = None
     if config.checkpoint_dir is not None:
         directory = Path(config.checkpoint_dir)
-        all_callbacks.append(ModelCheckpoint(dirpath=directory, save_last=True, save_top_k=0))
-        if resume and (directory / "last.ckpt").is_file():
-            ckpt_path = str(directory / "last.ckpt")
+        last = directory / "last.ckpt"
+        all_callbacks.append(_EpochCheckpoint(last))
+        if resume and last.is_file():
+            ckpt_path = str(last)
+        elif not resume and last.exists():
+            raise OmibError(
+                f"{last} holds a checkpoint of an earlier run",
+                "continue it with --resume (resume=True), or empty train.checkpoint_dir",
+            )
     elif resume:
         raise OmibError(
             "resume was requested without a checkpoint directory", "set train.checkpoint_dir"
         )
-    module = OMIBLightning(model, config, mi)
+    module = OMIBLightning(model, config, mi, run_id=run_id)
     with warnings.catch_warnings(), _quiet_lightning():
         for message in (
             ".*does not have many workers.*",
@@ -122,12 +179,31 @@ def fit(
             enable_progress_bar=config.progress_bar,
             enable_model_summary=False,
             num_sanity_val_steps=0,
+            plugins=[_AtomicCheckpointIO()] if config.checkpoint_dir is not None else None,
             **(trainer_kwargs or {}),
         )
         L.seed_everything(config.seed, workers=True, verbose=False)
-        trainer.fit(module, train, val, ckpt_path=ckpt_path)
+        with _interrupt_as_keyboard_interrupt(trainer):
+            trainer.fit(module, train, val, ckpt_path=ckpt_path, weights_only=True)
     stopped = any(isinstance(c, EarlyStopping) and c.stopped_epoch > 0 for c in trainer.callbacks)
     return FitResult(module.bound, history.epochs, trainer.current_epoch, stopped)
+
+
+@contextmanager
+def _interrupt_as_keyboard_interrupt(trainer: L.Trainer) -> Iterator[None]:
+    """Lightning answers Ctrl-C with ``sys.exit(1)`` and leaves SIGINT ignored for the rest of
+    the process (a notebook kernel could no longer be interrupted). Restore the handler and
+    raise ``KeyboardInterrupt`` instead, so callers (the CLI: exit 130) can report it."""
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    except SystemExit:
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if handler is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, handler)
 
 
 class _quiet_lightning:

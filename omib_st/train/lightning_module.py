@@ -14,17 +14,29 @@ import lightning as L
 import torch
 
 from omib_st.config import MIConfig, TrainConfig
+from omib_st.errors import OmibError
 from omib_st.module import FUSED, OMIB, BetaBound, estimate_beta_bound
 from omib_st.nn import MINE
+
+_DIVERGED_FIX = (
+    "lower train.lr, or set train.precision to 32 on a GPU, and check the input for extreme values"
+)
 
 
 class OMIBLightning(L.LightningModule):
     """Trains an :class:`~omib_st.module.OMIB` on batches ``{"inputs", "target"?, "reconstruction"?}``."""
 
-    def __init__(self, model: OMIB, train: TrainConfig = TrainConfig(), mi: MIConfig = MIConfig()):
+    def __init__(
+        self,
+        model: OMIB,
+        train: TrainConfig = TrainConfig(),
+        mi: MIConfig = MIConfig(),
+        run_id: str | None = None,
+    ):
         super().__init__()
         self.model, self.train_config, self.mi_config = model, train, mi
         self.bound: BetaBound | None = None
+        self.run_id = run_id
 
     @property
     def stage(self) -> str:
@@ -54,7 +66,13 @@ class OMIBLightning(L.LightningModule):
         return loss.total
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+        loss = self._step(batch, "train")
+        if not torch.isfinite(loss.detach()):
+            raise OmibError(
+                f"training diverged at epoch {self.current_epoch} (loss {float(loss.detach()):g})",
+                _DIVERGED_FIX,
+            )
+        return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._step(batch, "val")
@@ -95,6 +113,12 @@ class OMIBLightning(L.LightningModule):
                 break
         self.model.train(was_training)
         gathered = {k: torch.cat(v) for k, v in parts.items()}
+        if not all(torch.isfinite(v).all() for v in gathered.values()):
+            raise OmibError(
+                f"training diverged at epoch {self.current_epoch} (NaN or infinite "
+                "representations after the last optimiser step)",
+                _DIVERGED_FIX,
+            )
         if self.trainer.world_size > 1:  # every process sees the union of the shards
             gathered = {k: self.all_gather(v).flatten(0, 1) for k, v in gathered.items()}
         return gathered
@@ -123,8 +147,6 @@ class OMIBLightning(L.LightningModule):
         config = self.model.config
         self.bound = estimate_beta_bound(z, estimator, beta=config.beta, scale=config.beta_scale)
         if not 0 < self.bound.beta < float("inf"):
-            from omib_st.errors import OmibError
-
             raise OmibError(
                 f"the β bound is undefined (joint entropy estimate {self.bound.joint_entropy:.3g} nats: "
                 "the warm-up representations carry no information)",
@@ -137,7 +159,15 @@ class OMIBLightning(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["omib_bound"] = None if self.bound is None else self.bound.to_dict()
+        checkpoint["omib_run_id"] = self.run_id
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved_run = checkpoint.get("omib_run_id")
+        if self.run_id is not None and saved_run != self.run_id:
+            raise OmibError(
+                "the checkpoint in train.checkpoint_dir belongs to another run (different data or "
+                "settings)",
+                "resume with the same references and configuration, or empty train.checkpoint_dir",
+            )
         saved = checkpoint.get("omib_bound")
         self.bound = None if saved is None else BetaBound(**saved)

@@ -67,7 +67,7 @@ def test_tampered_or_foreign_model_folders_are_refused(fitted, tmp_path):
 
 def test_image_model_refuses_a_sample_without_image(fitted, synthetic_adata):
     del synthetic_adata.uns["spatial"]
-    with pytest.raises(OmibError, match="fitted with the H&E image"):
+    with pytest.raises(OmibError, match="the model uses the H&E image but the sample has no image"):
         fitted.score(synthetic_adata)
 
 
