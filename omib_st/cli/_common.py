@@ -36,6 +36,14 @@ def add_reference_choice(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="continue an interrupted fit (needs train.checkpoint_dir)",
     )
+    parser.add_argument(
+        "--devices", type=int, metavar="N",
+        help="devices per node (GPUs, or CPU processes); > 1 trains with DDP (train.devices)",
+    )  # fmt: skip
+    parser.add_argument("--num-nodes", type=int, metavar="N", help="nodes (train.num_nodes)")
+    parser.add_argument(
+        "--strategy", metavar="NAME", help="Lightning strategy, e.g. ddp (train.strategy)"
+    )
 
 
 def build_config(args: argparse.Namespace):
@@ -47,7 +55,21 @@ def build_config(args: argparse.Namespace):
         overrides["train.device"] = args.device
     if args.seed is not None:
         overrides["train.seed"] = args.seed
+    for flag in ("devices", "num_nodes", "strategy"):
+        if getattr(args, flag, None) is not None:
+            overrides[f"train.{flag}"] = getattr(args, flag)
     return replace(config, **overrides) if overrides else config
+
+
+def is_main_process() -> bool:
+    """False in the extra processes of a multi-process (DDP) fit: they train, process 0 writes."""
+    import sys
+
+    if "lightning" not in sys.modules:
+        return True
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
 
 
 def read_sample(path: str):
