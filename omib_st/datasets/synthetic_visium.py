@@ -127,7 +127,9 @@ def _counts(
         proportions = np.exp(log_mu)
         proportions /= proportions.sum(axis=1, keepdims=True)
         mean = proportions * library[part, None]
-        chunks.append(sparse.csr_matrix(rng.poisson(rng.gamma(theta, mean / theta)), dtype=np.float32))
+        chunks.append(
+            sparse.csr_matrix(rng.poisson(rng.gamma(theta, mean / theta)), dtype=np.float32)
+        )
     return sparse.vstack(chunks, format="csr") if len(chunks) > 1 else chunks[0], programme
 
 
@@ -309,7 +311,9 @@ def synthetic_visium(
     radius = lesion_radius
     if radius is None:
         radius = max(2.0 * spot_spacing, min(n_rows, n_cols) * spot_spacing / 10.0)
-    centres = _place_lesions(rng, xy, lesions, radius, spot_spacing) if lesions else np.empty((0, 2))
+    centres = (
+        _place_lesions(rng, xy, lesions, radius, spot_spacing) if lesions else np.empty((0, 2))
+    )
     lesion = np.full(len(xy), "none", dtype=object)
     for kind, centre in zip(lesions, centres):
         lesion[np.hypot(*(xy - centre).T) <= radius] = kind

@@ -180,5 +180,7 @@ def _z_order(coords: np.ndarray, bits: int = 16) -> np.ndarray:
     keys = np.zeros(len(coords), dtype=np.uint64)
     for bit in range(bits):  # interleave the bits of x and y (16 vectorised steps)
         mask = np.uint64(1 << bit)
-        keys |= ((cells[:, 0] & mask) << np.uint64(bit)) | ((cells[:, 1] & mask) << np.uint64(bit + 1))
+        keys |= ((cells[:, 0] & mask) << np.uint64(bit)) | (
+            (cells[:, 1] & mask) << np.uint64(bit + 1)
+        )
     return keys

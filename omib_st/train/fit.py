@@ -121,6 +121,7 @@ def fit(
             ".*LeafSpec.*",
             ".*smaller than the logging interval.*",
             ".*all_gather is deprecated.*",
+            ".*module\\(s\\) in eval mode.*",  # a frozen backbone is kept in eval mode
         ):
             warnings.filterwarnings("ignore", message=message)
         trainer = L.Trainer(

@@ -28,7 +28,10 @@ def test_ddp_fit_from_the_command_line_agrees_with_single_process(tmp_path, tiny
     write_h5ad(reference, tmp_path / "ref.h5ad")
     settings = to_dict(replace(tiny_config, **{"train.batch_size": 64}))
     (tmp_path / "ddp.yaml").write_text(yaml.safe_dump(settings))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]),
+    }
     command = [sys.executable, "-m", "omib_st", "fit", str(tmp_path / "ref.h5ad"), "--out",
                str(tmp_path / "model"), "--config", str(tmp_path / "ddp.yaml"), "--device", "cpu",
                "--devices", "2", "--strategy", "ddp", "--no-image"]  # fmt: skip

@@ -17,7 +17,10 @@ PACKAGE_ROOT = str(Path(omib_st.__file__).resolve().parents[1])
 
 def launch(out: Path, devices: int, batch_size: int) -> None:
     """Run the worker in a fresh process; Lightning's DDP launcher starts the other process."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]),
+    }
     env.pop("LOCAL_RANK", None)
     result = subprocess.run(
         [sys.executable, str(WORKER), str(out), str(devices), str(batch_size)],
