@@ -85,14 +85,24 @@ class TrainConfig:
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     devices: int = 1
+    """Devices (GPUs, or CPU processes) per node; more than one trains with DDP."""
     num_nodes: int = 1
     strategy: str = "auto"
+    """Lightning strategy: ``auto``, ``ddp`` (one process per device; launch with the
+    ``omib-st`` command or under SLURM/torchrun), ``ddp_spawn``…; ``ddp`` variants are run with
+    ``find_unused_parameters`` (each stage trains a part of the model)."""
     precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = "auto"
     """``auto`` = bf16 mixed precision on a GPU that supports it, 32-bit otherwise."""
     num_workers: int = 0
     progress_bar: bool = True
     checkpoint_dir: str | None = None
     """Where Lightning checkpoints go; enables ``--resume``."""
+    max_spots: int | None = None
+    """Train on at most this many normal reference spots (a seeded random subset, genes chosen
+    on it too); the graph still covers every spot. For large sections (Visium HD): train on a
+    subsample, score every bin."""
+    compile: bool = False
+    """``torch.compile`` the encoders (dynamic shapes) for training and scoring; pays off on GPU."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,10 @@ class ImageEncoderConfig:
     weights: str | None = None
     out_dim: int = 64
     freeze: bool = False
-    """Freeze the backbone and cache its features (fast on CPU)."""
+    """Freeze the backbone (e.g. pretrained ``weights``); only its projection trains."""
+    cache_features: bool = True
+    """With ``freeze``: compute the backbone features of the training spots once and train on
+    them (host memory, float16; see :class:`omib_st.model.feature_cache.FeatureCache`)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +222,7 @@ class DetectorConfig:
 _POSITIVE = {
     "latent_dim", "fused_dim", "n_tokens", "n_heads", "n_layers", "hidden_dim", "steps",
     "batch_size", "lr", "n_neighbors", "n_rings", "n_top_genes", "target_sum", "size", "scale",
-    "out_dim", "devices", "num_nodes", "r_max", "knn_k", "max_reference_spots",
+    "out_dim", "devices", "num_nodes", "r_max", "knn_k", "max_reference_spots", "max_spots",
 }  # fmt: skip
 _FRACTIONS = {
     "dropout", "r_momentum", "ema_momentum", "eval_fraction", "val_fraction", "quantile",

@@ -32,6 +32,14 @@ def add_reference_choice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-image", action="store_true", help="expression only, even if images exist"
     )
+    parser.add_argument(
+        "--devices", type=int, metavar="N",
+        help="devices per node (GPUs, or CPU processes); > 1 trains with DDP (train.devices)",
+    )  # fmt: skip
+    parser.add_argument("--num-nodes", type=int, metavar="N", help="nodes (train.num_nodes)")
+    parser.add_argument(
+        "--strategy", metavar="NAME", help="Lightning strategy, e.g. ddp (train.strategy)"
+    )
 
 
 def build_config(args: argparse.Namespace):
@@ -44,6 +52,9 @@ def build_config(args: argparse.Namespace):
         overrides["train.device"] = args.device
     if args.seed is not None:
         overrides["train.seed"] = args.seed
+    for flag in ("devices", "num_nodes", "strategy"):
+        if getattr(args, flag, None) is not None:
+            overrides[f"train.{flag}"] = getattr(args, flag)
     config = replace(config, **overrides) if overrides else config
     check_device(config.train.device)
     return config
@@ -67,6 +78,17 @@ def refuse_config_with_model(args: argparse.Namespace) -> None:
             "--config is not used with a saved model (the model carries its own configuration)",
             "leave --config out, or refit with 'omib-st fit --config' to change settings",
         )
+
+
+def is_main_process() -> bool:
+    """False in the extra processes of a multi-process (DDP) fit: they train, process 0 writes."""
+    import sys
+
+    if "lightning" not in sys.modules:
+        return True
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
 
 
 def read_sample(path: str):

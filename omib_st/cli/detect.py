@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from omib_st.cli._common import (
         build_config,
         check_writable,
+        is_main_process,
         output_for,
         read_sample,
         refuse_config_with_model,
@@ -63,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
             normal_values=args.normal_values, config=config, use_image=False if args.no_image else None,
             layer=args.layer, library_id=args.library_id,
         )  # fmt: skip
+    if not is_main_process():
+        return 0
     write_outputs(adata, out, args.plot, args.force)
     print(
         f"omib-st detect: {summary(adata)}\n  wrote {out}"

@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from omib_st.cli._common import build_config, check_writable, read_sample
+    from omib_st.cli._common import build_config, check_writable, is_main_process, read_sample
 
     check_writable([Path(args.out)], args.force)
     config = build_config(args)
@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         use_image=False if args.no_image else None, layer=args.layer, library_id=args.library_id,
         resume=args.resume,
     )  # fmt: skip
+    if not is_main_process():
+        return 0
     detector.save(args.out, force=args.force)
     t = detector.training
     print(f"omib-st fit: trained on {t['n_train_spots']} spots of {t['n_reference_sections']} section(s), "

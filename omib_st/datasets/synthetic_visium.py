@@ -31,6 +31,7 @@ _HISTOLOGY = {
 _HAEMATOXYLIN = np.array([0.650, 0.704, 0.286])  # Ruifrok & Johnston stain vectors (OD per RGB)
 _EOSIN = np.array([0.072, 0.990, 0.105])
 _GLASS = 242
+_COUNT_CHUNK = 20_000  # spots whose dense counts are drawn at once
 
 
 def _smooth_fields(rng: np.random.Generator, n_fields: int, n_waves: int, wavelength: tuple):
@@ -62,37 +63,45 @@ def _eval_grid(fields, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return np.matmul(left.transpose(0, 2, 1), right).astype(np.float32)
 
 
-def _lattice(n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lattice(
+    n_rows: int, n_cols: int, spacing: float = SPOT_SPACING_UM
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Visium hex lattice: array rows/columns (odd rows offset, columns step by 2) and µm centres."""
     rows = np.repeat(np.arange(n_rows), n_cols)
     cols = 2 * np.tile(np.arange(n_cols), n_rows) + rows % 2
     xy = np.column_stack(
         [
-            MARGIN_UM + cols * SPOT_SPACING_UM / 2,
-            MARGIN_UM + rows * SPOT_SPACING_UM * np.sqrt(3) / 2,
+            MARGIN_UM + cols * spacing / 2,
+            MARGIN_UM + rows * spacing * np.sqrt(3) / 2,
         ]
     )
     return rows, cols, xy
 
 
-def _place_lesions(rng, xy: np.ndarray, kinds: Sequence[str], radius: float) -> np.ndarray:
+def _place_lesions(
+    rng, xy: np.ndarray, kinds: Sequence[str], radius: float, spacing: float = SPOT_SPACING_UM
+) -> np.ndarray:
     """Lesion centres (µm), one per kind, each in its own vertical strip of the section."""
-    lo, hi = xy.min(axis=0) + radius + SPOT_SPACING_UM, xy.max(axis=0) - radius - SPOT_SPACING_UM
+    lo, hi = xy.min(axis=0) + radius + spacing, xy.max(axis=0) - radius - spacing
     if np.any(hi < lo):
         raise OmibError("the section is too small for its lesions", "use more rows and columns")
     edges = np.linspace(lo[0], hi[0], len(kinds) + 1)
     width = (edges[1] - edges[0]) if len(kinds) > 1 else 0.0
-    pad = min(width / 2, radius + SPOT_SPACING_UM / 2) if len(kinds) > 1 else 0.0
+    pad = min(width / 2, radius + spacing / 2) if len(kinds) > 1 else 0.0
     x = rng.uniform(edges[:-1] + pad, edges[1:] - pad)
     y = rng.uniform(lo[1], hi[1], len(kinds))
     return np.column_stack([x, y])
 
 
-def _counts(rng, domain, lesion, n_genes, n_domains, xy, fields_library, tissue_seed) -> tuple:
-    """Negative binomial counts with domain and lesion programmes; returns counts and programmes.
+def _counts(
+    rng, domain, lesion, n_genes, n_domains, xy, fields_library, tissue_seed, library_size=3000.0
+) -> tuple:
+    """Negative binomial counts with domain and lesion programmes; returns CSR counts (float32)
+    and the programmes.
 
     The programmes and baseline expression come from ``tissue_seed`` alone, so sections of the
-    same tissue share them and differ only in layout, library sizes and noise.
+    same tissue share them and differ only in layout, library sizes and noise. Sections of more
+    than ``_COUNT_CHUNK`` spots are drawn in chunks of spots, so memory stays bounded.
     """
     tissue = np.random.default_rng(tissue_seed)
     n_prog = max(1, min(20, n_genes // (n_domains + 2)))
@@ -102,21 +111,26 @@ def _counts(rng, domain, lesion, n_genes, n_domains, xy, fields_library, tissue_
         programme[order[k * n_prog : (k + 1) * n_prog]] = f"domain_{k}"
     programme[order[n_domains * n_prog : (n_domains + 1) * n_prog]] = "lesion"
     log_base = tissue.normal(0.0, 1.2, n_genes)
-    log_mu = np.tile(log_base, (len(domain), 1))
-    for k in range(n_domains):
-        log_mu[np.ix_(domain == k, programme == f"domain_{k}")] += 1.6
-    shifted = np.isin(lesion, ("both", "expression"))
-    log_mu[np.ix_(shifted, programme == "lesion")] += 2.0
-    # A few domain genes go down in lesions, so the shift is not a pure gain.
-    log_mu[np.ix_(shifted, programme == "domain_0")] -= 0.7
-    proportions = np.exp(log_mu)
-    proportions /= proportions.sum(axis=1, keepdims=True)
     trend = _eval_fields(fields_library, xy[:, 0], xy[:, 1])[:, 0]
-    library = np.exp(np.log(3000) + 0.15 * trend + rng.normal(0, 0.3, len(domain)))
-    mean = proportions * library[:, None]
+    library = np.exp(np.log(library_size) + 0.15 * trend + rng.normal(0, 0.3, len(domain)))
     theta = 5.0  # NB dispersion: variance = mean + mean² / theta
-    counts = rng.poisson(rng.gamma(theta, mean / theta))
-    return counts, programme
+    shifted = np.isin(lesion, ("both", "expression"))
+    chunks = []
+    for start in range(0, len(domain), _COUNT_CHUNK):
+        part = slice(start, start + _COUNT_CHUNK)
+        log_mu = np.tile(log_base, (len(domain[part]), 1))
+        for k in range(n_domains):
+            log_mu[np.ix_(domain[part] == k, programme == f"domain_{k}")] += 1.6
+        log_mu[np.ix_(shifted[part], programme == "lesion")] += 2.0
+        # A few domain genes go down in lesions, so the shift is not a pure gain.
+        log_mu[np.ix_(shifted[part], programme == "domain_0")] -= 0.7
+        proportions = np.exp(log_mu)
+        proportions /= proportions.sum(axis=1, keepdims=True)
+        mean = proportions * library[part, None]
+        chunks.append(
+            sparse.csr_matrix(rng.poisson(rng.gamma(theta, mean / theta)), dtype=np.float32)
+        )
+    return sparse.vstack(chunks, format="csr") if len(chunks) > 1 else chunks[0], programme
 
 
 def _stamp(shape, px, py, sigma, peak) -> np.ndarray:
@@ -210,10 +224,14 @@ def synthetic_visium(
     image_scale: float = 0.35,
     lesion_radius: float | None = None,
     library_id: str = "synthetic",
+    spot_spacing: float = SPOT_SPACING_UM,
+    spot_diameter: float = SPOT_DIAMETER_UM,
+    library_size: float = 3000.0,
 ) -> AnnData:
     """A synthetic Visium section: expression, an H&E-like image and planted lesions.
 
-    Spots sit on the Visium hex lattice (100 µm apart, 55 µm across). Normal tissue has three
+    Spots sit on the Visium hex lattice (100 µm apart, 55 µm across; ``spot_spacing`` and
+    ``spot_diameter`` change that, e.g. 8 µm bins for a Visium HD-sized section). Normal tissue has three
     smooth spatial domains, each with its own expression programme and histology (dense
     epithelium; fibrous stroma; loose tissue with fat holes). Counts are negative binomial with
     varying library sizes. Each entry of ``lesions`` plants one round lesion:
@@ -242,9 +260,16 @@ def synthetic_visium(
         Pixels per µm of the ``hires`` image (real Visium hires images are about 0.3); the
         default keeps the default section under 2000 px.
     lesion_radius
-        Lesion radius in µm; default ``max(200, min(n_rows, n_cols) × 10)``.
+        Lesion radius in µm; default ``max(2, min(n_rows, n_cols) / 10) × spot_spacing``.
     library_id
         Key under ``uns["spatial"]``.
+    spot_spacing, spot_diameter
+        Centre-to-centre distance and diameter of the spots in µm. The image covers the
+        section at ``image_scale`` px/µm, so at 100 µm spacing large sections need a smaller
+        ``image_scale`` (500k spots at 0.35 px/µm would be a 25k × 21k px image); at 8 µm
+        spacing 500k spots fit a 2,000 px image, like a Visium HD 8 µm section.
+    library_size
+        Median counts per spot.
 
     Returns
     -------
@@ -267,20 +292,28 @@ def synthetic_visium(
             f"unknown lesion kind(s) {', '.join(unknown)}",
             "use 'both', 'expression' or 'image'",
         )
-    if n_rows < 2 or n_cols < 2 or n_genes < 10 or image_scale <= 0:
+    if (
+        n_rows < 2 or n_cols < 2 or n_genes < 10
+        or min(image_scale, spot_spacing, spot_diameter, library_size) <= 0
+    ):  # fmt: skip
         raise OmibError(
-            f"n_rows={n_rows}, n_cols={n_cols}, n_genes={n_genes}, image_scale={image_scale}",
-            "use at least 2 rows and columns, 10 genes and a positive image_scale",
+            f"n_rows={n_rows}, n_cols={n_cols}, n_genes={n_genes}, image_scale={image_scale}, "
+            f"spot_spacing={spot_spacing}, spot_diameter={spot_diameter}, library_size={library_size}",
+            "use at least 2 rows and columns, 10 genes and positive sizes and scales",
         )
     rng = np.random.default_rng(seed)
-    rows, cols, xy = _lattice(n_rows, n_cols)
+    rows, cols, xy = _lattice(n_rows, n_cols, spot_spacing)
     extent = xy.max(axis=0) + MARGIN_UM
 
     domain_fields = _smooth_fields(rng, 3, 6, (1500.0, 4000.0))
     domain = np.argmax(_eval_fields(domain_fields, xy[:, 0], xy[:, 1]), axis=1)
 
-    radius = lesion_radius if lesion_radius is not None else max(200.0, min(n_rows, n_cols) * 10.0)
-    centres = _place_lesions(rng, xy, lesions, radius) if lesions else np.empty((0, 2))
+    radius = lesion_radius
+    if radius is None:
+        radius = max(2.0 * spot_spacing, min(n_rows, n_cols) * spot_spacing / 10.0)
+    centres = (
+        _place_lesions(rng, xy, lesions, radius, spot_spacing) if lesions else np.empty((0, 2))
+    )
     lesion = np.full(len(xy), "none", dtype=object)
     for kind, centre in zip(lesions, centres):
         lesion[np.hypot(*(xy - centre).T) <= radius] = kind
@@ -294,6 +327,7 @@ def synthetic_visium(
         xy,
         _smooth_fields(rng, 1, 3, (2000.0, 5000.0)),
         tissue_seed,
+        library_size,
     )
     shape = (int(np.ceil(extent[1] * image_scale)), int(np.ceil(extent[0] * image_scale)))
     disks = [(c, radius) for kind, c in zip(lesions, centres) if kind in ("both", "image")]
@@ -323,9 +357,9 @@ def synthetic_visium(
         },
         index=names,
     )
-    adata = AnnData(sparse.csr_matrix(counts, dtype=np.float32), obs=obs, var=var)
+    adata = AnnData(counts, obs=obs, var=var)
     adata.obsm["spatial"] = xy * FULLRES_PX_PER_UM
-    spot = SPOT_DIAMETER_UM * FULLRES_PX_PER_UM
+    spot = spot_diameter * FULLRES_PX_PER_UM
     adata.uns["spatial"] = {
         library_id: {
             "images": {"hires": hires, "lowres": lowres},

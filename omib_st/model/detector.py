@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from anndata import AnnData
 from omib_st import __version__
 from omib_st.config import DetectorConfig, from_dict, to_dict
 from omib_st.errors import OmibError
+from omib_st.model.feature_cache import FeatureCache
 from omib_st.model.tissue_data import (
     THUMBNAIL,
     Section,
@@ -34,7 +36,7 @@ from omib_st.scoring import (
     robust_stats,
     smooth_scores,
 )
-from omib_st.train import FitResult, fit, make_loader, resolve_accelerator
+from omib_st.train import FitResult, fit, make_loader, resolve_accelerator, resolve_precision
 
 WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
 FORMAT_VERSION = 2
@@ -87,6 +89,7 @@ class OmibDetector:
         self.threshold = float("nan")
         self.reference_codes: dict[str, np.ndarray] = {}
         self.training: dict[str, Any] = {}
+        self._cache: FeatureCache | None = None
 
     # ------------------------------------------------------------------ model
     @property
@@ -127,14 +130,15 @@ class OmibDetector:
         expression = self.config.expression
         return TissueDataset(
             sections, spots, views=self.modalities, n_hops=expression.n_layers,
-            target_hops=expression.target_hops,
+            target_hops=expression.target_hops, cache=self._cache,
         )  # fmt: skip
 
-    def _loader(self, dataset: TissueDataset, shuffle: bool):
+    def _loader(self, dataset: TissueDataset, shuffle: bool, order: np.ndarray | None = None):
         train = self.config.train
         return make_loader(
             dataset, train.batch_size, shuffle=shuffle, seed=train.seed,
-            num_workers=train.num_workers, collate_fn=dataset.collate,
+            num_workers=train.num_workers, collate_fn=dataset.collate, order=order,
+            pin_memory=self._device().type == "cuda",
         )  # fmt: skip
 
     # ------------------------------------------------------------------ fit
@@ -177,9 +181,11 @@ class OmibDetector:
                 "an image-only model needs H&E images in every reference",
                 "add the images or keep the expression modality",
             )
-        masks = [_normal_mask(r, normal_key, normal_values) for r in refs]
-        normal_refs = [r[m] for r, m in zip(refs, masks)]
         c = self.config
+        masks = [_normal_mask(r, normal_key, normal_values) for r in refs]
+        if c.train.max_spots is not None:
+            masks = _subsample(masks, c.train.max_spots, c.train.seed)
+        normal_refs = [r[m] for r, m in zip(refs, masks)]
         self.genes = select_genes(normal_refs, n_top_genes=c.preprocess.n_top_genes,
                                   min_spots=c.preprocess.min_spots, layer=layer)  # fmt: skip
         sections = [prepare_section(r, self.genes, c, use_image=self.use_image, layer=layer,
@@ -196,11 +202,17 @@ class OmibDetector:
             )
         train_spots, val_spots = np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
         self.module = self._build()
+        self._cache = None
+        if self.use_image and c.image.freeze and c.image.cache_features:
+            self._cache = FeatureCache.build(
+                self._dataset(sections), self.module.encoders["image"], spots,
+                batch_size=c.train.batch_size, device=self._device(),
+            )  # fmt: skip
         train_loader = self._loader(self._dataset(sections, train_spots), shuffle=True)
         val_loader = (
             self._loader(self._dataset(sections, val_spots), shuffle=False) if n_val else None
         )
-        run_id = _run_id(c, self.genes, self.use_image, refs, train_spots, val_spots)
+        run_id = _run_id(c, self.genes, self.modalities, refs, train_spots, val_spots)
         result: FitResult = fit(
             self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume,
             run_id=run_id,
@@ -215,17 +227,23 @@ class OmibDetector:
         self.reference_stats = robust_stats(parts, depth, seed=c.train.seed)
         combined = combine(parts, self.reference_stats, c.scoring.combine, depth)
         self.threshold = quantile_threshold(combined, c.scoring.quantile)
+        cache_bytes = self._cache.nbytes if self._cache is not None else 0
+        self._cache = None  # the cache is for the fit's spots only
         bound = result.bound.to_dict() if result.bound else {}
         self.training = {
             "n_reference_sections": len(refs), "n_train_spots": int(len(train_spots)),
             "n_val_spots": int(n_val), "epochs": int(result.epochs), "stopped_early": result.stopped_early,
             "bound": bound, "r": {m: float(v) for m, v in zip(self.modalities, self.module.weights.r)},
+            "feature_cache_bytes": int(cache_bytes),
         }  # fmt: skip
         return self
 
     # ------------------------------------------------------------------ score
     def _device(self) -> torch.device:
-        return torch.device(resolve_accelerator(self.config.train.device))
+        device = torch.device(resolve_accelerator(self.config.train.device))
+        if device.type == "cuda":  # this process's GPU under DDP
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        return device
 
     @torch.no_grad()
     def _evidence(
@@ -241,15 +259,20 @@ class OmibDetector:
         module = self.module.to(device).eval()
         parts: dict[str, list[np.ndarray]] = {}
         codes: dict[str, list[np.ndarray]] = {}
-        for batch in self._loader(dataset, shuffle=False):
+        order = dataset.spatial_order()  # compact batches; undone below
+        precision = resolve_precision(self.config.train.precision, device.type)
+        half = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+        for batch in self._loader(dataset, shuffle=False, order=order):
             batch = _to_device(batch, device)
-            output = module(batch["inputs"])
-            for name, value in module.anomaly_parts(output, batch["reconstruction"]).items():
+            with torch.autocast(device.type, dtype=half, enabled=half is not None):
+                output = module(batch["inputs"])
+                evidence_parts = module.anomaly_parts(output, batch["reconstruction"])
+            for name, value in evidence_parts.items():
                 parts.setdefault(name, []).append(value.float().cpu().numpy())
             for name, value in {"xi": output.xi, **output.mu}.items():
                 codes.setdefault(name, []).append(value.float().cpu().numpy())
-        evidence = {k: np.concatenate(v) for k, v in parts.items()}
-        code = {k: np.concatenate(v) for k, v in codes.items()}
+        evidence = {k: _unpermute(np.concatenate(v), order) for k, v in parts.items()}
+        code = {k: _unpermute(np.concatenate(v), order) for k, v in codes.items()}
         if knn and "knn" in self.config.scoring.evidence.split("+"):
             from sklearn.neighbors import NearestNeighbors
 
@@ -431,12 +454,12 @@ _HARDWARE = ("device", "devices", "num_nodes", "strategy", "precision", "num_wor
              "progress_bar", "checkpoint_dir")  # fmt: skip
 
 
-def _run_id(config, genes, use_image, refs, train_spots, val_spots) -> str:
+def _run_id(config, genes, modalities, refs, train_spots, val_spots) -> str:
     """What a checkpoint must match to be resumed: settings (but not hardware), genes, the
     reference spots by name, and the train/validation split."""
     settings = to_dict(config)
     settings["train"] = {k: v for k, v in settings["train"].items() if k not in _HARDWARE}
-    digest = hashlib.sha256(json.dumps([settings, genes, use_image], sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([settings, genes, modalities], sort_keys=True).encode())
     for ref in refs:
         digest.update("\0".join(map(str, ref.obs_names)).encode())
     digest.update(np.asarray(train_spots, dtype=np.int64).tobytes())
@@ -473,6 +496,23 @@ def _normal_mask(adata: AnnData, key: str | None, values: Sequence[Any] | None) 
             f"no spot has obs['{key}'] in {list(values)} (values: {found})", "check --normal-values"
         )
     return mask
+
+
+def _subsample(masks: list[np.ndarray], max_spots: int, seed: int) -> list[np.ndarray]:
+    """The masks restricted to at most ``max_spots`` of their spots, drawn at random (seeded)."""
+    chosen = np.flatnonzero(np.concatenate(masks))
+    if len(chosen) <= max_spots:
+        return masks
+    keep = np.zeros(sum(len(m) for m in masks), dtype=bool)
+    keep[np.random.default_rng([seed, max_spots]).choice(chosen, max_spots, replace=False)] = True
+    return np.split(keep, np.cumsum([len(m) for m in masks])[:-1])
+
+
+def _unpermute(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Rows computed in the order ``order`` put back in item order."""
+    out = np.empty_like(values)
+    out[order] = values
+    return out
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:

@@ -25,9 +25,15 @@ from omib_st.pp import (
     normalize_expression,
     spatial_graph,
 )
+from omib_st.pp.subgraph import k_hop_subgraph
 
 THUMBNAIL = 8
 """Side of the downsampled patch the image branch reconstructs (the auxiliary target)."""
+
+
+def thumbnails(patches: torch.Tensor) -> torch.Tensor:
+    """The image branch's reconstruction target: uint8 patches → ``[B, 3 × 8 × 8]`` in [0, 1]."""
+    return F.adaptive_avg_pool2d(patches.float() / 255.0, THUMBNAIL).flatten(1)
 
 
 @dataclass
@@ -40,6 +46,8 @@ class Section:
     alignment: GeneAlignment
     depth: np.ndarray
     """log1p of each spot's library size (all genes), the covariate of depth-aware scoring."""
+    coords: np.ndarray | None = None
+    """Spot centres (``obsm["spatial"]``), used to batch spots in spatial order when scoring."""
 
     @property
     def n_spots(self) -> int:
@@ -76,7 +84,7 @@ def prepare_section(
             resolution=patch.resolution,
             library_id=library_id,
         )
-    return Section(expression, graph, patches, alignment, depth)
+    return Section(expression, graph, patches, alignment, depth, get_coords(adata))
 
 
 def check_section(
@@ -147,7 +155,10 @@ class TissueDataset(Dataset):
     chosen ``views`` (see :data:`VIEWS`).
 
     The expression input is the ``n_hops``-hop subgraph around the batch's spots (the GNN's
-    receptive field), so memory is bounded by the batch, not by the section.
+    receptive field), gathered from the CSR graph at a cost proportional to the subgraph, so
+    time and memory per batch do not grow with the section. With a frozen-feature ``cache``
+    (:class:`~omib_st.model.feature_cache.FeatureCache`), the image input is the cached backbone
+    features instead of the patch.
     """
 
     def __init__(
@@ -158,25 +169,46 @@ class TissueDataset(Dataset):
         views: Sequence[str] = ("expression", "image"),
         n_hops: int = 2,
         target_hops: int = 1,
+        cache: Any = None,
     ):
         self.sections = list(sections)
         sizes = np.array([s.n_spots for s in self.sections])
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.section_of = np.repeat(np.arange(len(sizes)), sizes)
-        self.expression = sparse.vstack([s.expression for s in self.sections], format="csr")
+        if len(self.sections) == 1:  # no copy of a (possibly huge) single section
+            self.expression = self.sections[0].expression.tocsr()
+            graph = self.sections[0].graph.tocsr()
+        else:
+            self.expression = sparse.vstack([s.expression for s in self.sections], format="csr")
+            graph = sparse.block_diag([s.graph for s in self.sections], format="csr")
+        self.graph = graph if graph.has_sorted_indices else graph.sorted_indices()
         self.depth = np.concatenate([s.depth for s in self.sections])
-        graph = sparse.block_diag([s.graph for s in self.sections], format="coo")
-        self.edge_index = torch.from_numpy(np.vstack([graph.row, graph.col]).astype(np.int64))
         self.views = tuple(views)
         self.spots = np.arange(self.offsets[-1]) if spots is None else np.asarray(spots)
         self.n_hops = max(n_hops, target_hops)
         self.target_hops = target_hops
+        self.cache = cache
 
     def __len__(self) -> int:
         return len(self.spots)
 
     def __getitem__(self, i: int) -> int:
         return int(self.spots[i])
+
+    def __getitems__(self, indices: list[int]) -> np.ndarray:
+        """A whole batch of spots at once (the DataLoader's batched fetch: no per-spot call)."""
+        return self.spots[np.asarray(indices, dtype=np.int64)]
+
+    def spatial_order(self) -> np.ndarray:
+        """A permutation of the items that puts spatially close spots next to each other
+        (Z-order of the spot centres within each section), so consecutive batches are compact
+        tiles whose k-hop halos overlap: far fewer subgraph nodes than batches of scattered spots.
+        Identity when a section has no coordinates."""
+        coords = [s.coords for s in self.sections]
+        if any(c is None for c in coords):
+            return np.arange(len(self.spots))
+        keys = np.concatenate([_z_order(c) for c in coords])[self.spots]
+        return np.lexsort((keys, self.section_of[self.spots]))
 
     def patches(self, spots: np.ndarray) -> torch.Tensor:
         """uint8 ``[B, 3, size, size]`` patches of global spot indices."""
@@ -189,29 +221,42 @@ class TissueDataset(Dataset):
             out[where] = batch
         return torch.from_numpy(out)
 
-    def collate(self, spots: list[int]) -> dict[str, Any]:
+    def collate(self, spots: Sequence[int] | np.ndarray) -> dict[str, Any]:
+        spots = np.asarray(spots, dtype=np.int64)
         inputs: dict[str, Any] = {}
         reconstruction: dict[str, torch.Tensor] = {}
         if "expression" in self.views:
             from torch_geometric.data import Data
-            from torch_geometric.utils import k_hop_subgraph
 
-            seeds = torch.as_tensor(spots, dtype=torch.long)
-            subset, edge_index, seed_position, _ = k_hop_subgraph(
-                seeds, self.n_hops, self.edge_index, relabel_nodes=True,
-                num_nodes=int(self.offsets[-1]),
-            )  # fmt: skip
-            x = torch.from_numpy(self.expression[subset.numpy()].toarray())
+            subset, edge_index, seed_position = k_hop_subgraph(self.graph, spots, self.n_hops)
+            x = torch.from_numpy(self.expression[subset].toarray())
+            edge_index, seed_position = torch.from_numpy(edge_index), torch.from_numpy(seed_position)
             inputs["expression"] = Data(x=x, edge_index=edge_index, seed=seed_position)
             target = neighbourhood_mean(x, edge_index, self.target_hops)
             reconstruction["expression"] = target[seed_position]
             if "spot" in self.views:
                 inputs["spot"] = x[seed_position]
         if "image" in self.views:
-            patches = self.patches(np.asarray(spots))
-            inputs["image"] = patches
-            thumbnail = F.adaptive_avg_pool2d(patches.float() / 255.0, THUMBNAIL).flatten(1)
+            if self.cache is not None:
+                inputs["image"], thumbnail = self.cache[spots]
+            else:
+                inputs["image"] = self.patches(spots)
+                thumbnail = thumbnails(inputs["image"])
             reconstruction["image"] = thumbnail
             if "thumbnail" in self.views:
                 inputs["thumbnail"] = thumbnail
         return {"inputs": inputs, "reconstruction": reconstruction}
+
+
+def _z_order(coords: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Morton (Z-order) keys of 2-D points on a ``2^bits`` grid over their bounding box."""
+    coords = np.asarray(coords, dtype=np.float64)
+    low, span = coords.min(axis=0), np.ptp(coords, axis=0)
+    cells = ((coords - low) / np.where(span > 0, span, 1.0) * (2**bits - 1)).astype(np.uint64)
+    keys = np.zeros(len(coords), dtype=np.uint64)
+    for bit in range(bits):  # interleave the bits of x and y (16 vectorised steps)
+        mask = np.uint64(1 << bit)
+        keys |= ((cells[:, 0] & mask) << np.uint64(bit)) | (
+            (cells[:, 1] & mask) << np.uint64(bit + 1)
+        )
+    return keys

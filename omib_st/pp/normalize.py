@@ -12,6 +12,8 @@ from scipy import sparse
 from omib_st.errors import OmibError
 from omib_st.io.validate import validate
 
+_ROWS = 65_536  # rows normalised at a time, so temporaries stay small for large sections
+
 
 @dataclass(frozen=True)
 class GeneAlignment:
@@ -89,14 +91,26 @@ def normalize_expression(
     present = position >= 0
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
     scale = np.divide(target_sum, library, out=np.zeros_like(library), where=library > 0)
-    selected = counts[:, position[present]].tocsr()
-    selected.sort_indices()
-    data = np.log1p(selected.data * np.repeat(scale, np.diff(selected.indptr))).astype(np.float32)
-    target = np.flatnonzero(present)  # increasing, so column order stays sorted
-    out = sparse.csr_matrix(
-        (data, target[selected.indices], selected.indptr.copy()),
-        shape=(adata.n_obs, len(genes)),
-    )
-    out.eliminate_zeros()
+    columns = position[present]
+    if len(columns) == counts.shape[1] and np.array_equal(columns, np.arange(len(columns))):
+        selected = counts  # every gene, in order: no column selection (and no copy) needed
+        if not selected.has_sorted_indices:
+            selected = selected.sorted_indices()
+        indices = selected.indices.copy()
+    else:
+        selected = counts[:, columns].tocsr()
+        selected.sort_indices()
+        target = np.flatnonzero(present)  # increasing, so column order stays sorted
+        indices = target.astype(selected.indices.dtype)[selected.indices]
+    indptr = selected.indptr
+    data = np.empty(len(selected.data), dtype=np.float32)
+    for first in range(0, adata.n_obs, _ROWS):  # float64 arithmetic, a block of rows at a time
+        last = min(first + _ROWS, adata.n_obs)
+        block = slice(indptr[first], indptr[last])
+        per_row = np.repeat(scale[first:last], np.diff(indptr[first : last + 1]))
+        data[block] = np.log1p(selected.data[block] * per_row)
+    out = sparse.csr_matrix((data, indices, indptr.copy()), shape=(adata.n_obs, len(genes)))
+    if not data.all():
+        out.eliminate_zeros()
     missing = [g for g, ok in zip(genes, present) if not ok]
     return out, GeneAlignment(n_genes=len(genes), n_missing=len(missing), missing=missing)

@@ -1,7 +1,13 @@
 """Training: the two-stage OMIB schedule on PyTorch Lightning."""
 
 from omib_st.train.data import EpochShuffleSampler, ModalityDataset, make_loader
-from omib_st.train.fit import FitResult, fit, resolve_accelerator, resolve_precision
+from omib_st.train.fit import (
+    FitResult,
+    fit,
+    resolve_accelerator,
+    resolve_precision,
+    resolve_strategy,
+)
 from omib_st.train.lightning_module import OMIBLightning
 
 __all__ = [
@@ -13,4 +19,5 @@ __all__ = [
     "fit",
     "resolve_accelerator",
     "resolve_precision",
+    "resolve_strategy",
 ]

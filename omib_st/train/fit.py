@@ -110,6 +110,17 @@ class _EpochCheckpoint(ModelCheckpoint):
         pass
 
 
+def resolve_strategy(strategy: str, devices: int = 1, num_nodes: int = 1) -> str:
+    """The Lightning strategy to run: DDP variants with ``find_unused_parameters`` (the warm-up
+    trains only the encoders and TRB heads, the main stage not the warm-up decoders), and DDP
+    for ``auto`` with several devices or nodes."""
+    if strategy in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook"):
+        return f"{strategy}_find_unused_parameters_true"
+    if strategy == "auto" and devices * num_nodes > 1:
+        return "ddp_find_unused_parameters_true"
+    return strategy
+
+
 def fit(
     model: OMIB,
     train: DataLoader,
@@ -157,19 +168,24 @@ def fit(
         raise OmibError(
             "resume was requested without a checkpoint directory", "set train.checkpoint_dir"
         )
+    if config.compile:
+        for encoder in model.encoders.values():
+            encoder.compile(dynamic=True)
     module = OMIBLightning(model, config, mi, run_id=run_id)
     with warnings.catch_warnings(), _quiet_lightning():
         for message in (
             ".*does not have many workers.*",
             ".*LeafSpec.*",
             ".*smaller than the logging interval.*",
+            ".*all_gather is deprecated.*",
+            ".*module\\(s\\) in eval mode.*",  # a frozen backbone is kept in eval mode
         ):
             warnings.filterwarnings("ignore", message=message)
         trainer = L.Trainer(
             accelerator=accelerator,
             devices=config.devices,
             num_nodes=config.num_nodes,
-            strategy=config.strategy,
+            strategy=resolve_strategy(config.strategy, config.devices, config.num_nodes),
             precision=resolve_precision(config.precision, accelerator),
             max_epochs=config.warmup_epochs + config.max_epochs,
             deterministic=accelerator == "cpu",

@@ -4,6 +4,11 @@ Epochs ``[0, warmup_epochs)`` are stage 1 (encoders and TRB heads only; the othe
 no gradient, so the optimiser leaves them alone). At the first main-stage epoch the β bound is
 estimated from the warm-up representations and the one-class centres are fixed; β, the centres
 and the EMA of r_m are buffers, so checkpoints resume mid-schedule.
+
+Under DDP every process ends up with the same β, centres and r: the representations behind the
+centres are gathered from all processes (in the order a single process would have seen them),
+process 0 estimates β and broadcasts it, and r averages the divergences of all processes' batches
+(:class:`~omib_st.module.DynamicWeights`).
 """
 
 from __future__ import annotations
@@ -93,7 +98,12 @@ class OMIBLightning(L.LightningModule):
 
     @torch.no_grad()
     def collect(self, stage: str, max_samples: int | None = None) -> dict[str, torch.Tensor]:
-        """z_m and head outputs over the training data, in eval mode (up to ``max_samples``)."""
+        """z_m and head outputs over the training data, in eval mode (up to ``max_samples``).
+
+        Under DDP every process gets the union of all processes' shards, in the order of the
+        undistributed sampler (sample i of process r is item ``i × world_size + r``), without
+        the sampler's padding: the same tensors a single process would collect.
+        """
         was_training = self.model.training
         self.model.eval()
         parts: dict[str, list[torch.Tensor]] = {}
@@ -109,7 +119,7 @@ class OMIBLightning(L.LightningModule):
             for key, value in values.items():
                 parts.setdefault(key, []).append(value.float())
             seen += next(iter(out.z.values())).shape[0]
-            if max_samples is not None and seen >= max_samples:
+            if max_samples is not None and seen * self.trainer.world_size >= max_samples:
                 break
         self.model.train(was_training)
         gathered = {k: torch.cat(v) for k, v in parts.items()}
@@ -120,7 +130,11 @@ class OMIBLightning(L.LightningModule):
                 _DIVERGED_FIX,
             )
         if self.trainer.world_size > 1:  # every process sees the union of the shards
-            gathered = {k: self.all_gather(v).flatten(0, 1) for k, v in gathered.items()}
+            total = len(self.trainer.train_dataloader.dataset)
+            gathered = {
+                k: self.all_gather(v).transpose(0, 1).flatten(0, 1)[:total]
+                for k, v in gathered.items()
+            }
         return gathered
 
     def _set_missing_centres(self, stage: str) -> None:
@@ -145,7 +159,12 @@ class OMIBLightning(L.LightningModule):
             ema_momentum=mi.ema_momentum, eval_fraction=mi.eval_fraction, seed=self.train_config.seed,
         )  # fmt: skip
         config = self.model.config
-        self.bound = estimate_beta_bound(z, estimator, beta=config.beta, scale=config.beta_scale)
+        bound = None
+        if self.global_rank == 0:  # one estimate, broadcast: every process uses the same β
+            bound = estimate_beta_bound(z, estimator, beta=config.beta, scale=config.beta_scale)
+        if self.trainer.world_size > 1:
+            bound = self.trainer.strategy.broadcast(bound, src=0)
+        self.bound = bound
         if not 0 < self.bound.beta < float("inf"):
             raise OmibError(
                 f"the β bound is undefined (joint entropy estimate {self.bound.joint_entropy:.3g} nats: "
@@ -153,8 +172,9 @@ class OMIBLightning(L.LightningModule):
                 "train longer in warm-up or set omib.beta to a number",
             )
         self.model.set_beta(self.bound.beta)
-        self.log_dict(
-            {"bound/beta": self.bound.beta, "bound/joint_entropy": self.bound.joint_entropy}
+        self.log_dict(  # the same on every process; synced only to keep Lightning quiet
+            {"bound/beta": self.bound.beta, "bound/joint_entropy": self.bound.joint_entropy},
+            sync_dist=True,
         )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

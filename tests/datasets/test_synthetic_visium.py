@@ -91,3 +91,32 @@ def test_bad_arguments():
         synthetic_visium(lesions=("tumour",))
     with pytest.raises(OmibError, match="too small for its lesions"):
         synthetic_visium(n_rows=3, n_cols=3)
+
+
+def test_spot_spacing_and_diameter_make_hd_sized_sections():
+    section = synthetic_visium(n_rows=30, n_cols=40, spot_spacing=8.0, spot_diameter=8.0)
+    xy = section.obsm["spatial"]
+    rows = section.obs["array_row"].to_numpy()
+    same_row = rows[1:] == rows[:-1]
+    np.testing.assert_allclose(np.diff(xy[:, 0])[same_row], 8 * 3.6)
+    entry = section.uns["spatial"]["synthetic"]
+    assert entry["scalefactors"]["spot_diameter_fullres"] == pytest.approx(8 * 3.6)
+    assert max(entry["images"]["hires"].shape) < 400  # 0.3 mm of bins + margins at 0.35 px/µm
+    assert section.obs["lesion"].value_counts()[["both", "expression", "image"]].min() >= 10
+    validate(section, require_image=True)
+
+
+def test_large_sections_are_drawn_in_chunks(monkeypatch):
+    import sys
+
+    module = sys.modules["omib_st.datasets.synthetic_visium"]  # the package exports the function
+    whole = synthetic_visium(n_rows=10, n_cols=12, seed=4, library_size=500, lesions=())
+    monkeypatch.setattr(module, "_COUNT_CHUNK", 50)  # 120 spots in three chunks
+    chunked, again = (
+        synthetic_visium(n_rows=10, n_cols=12, seed=4, library_size=500, lesions=()) for _ in "ab"
+    )
+    assert (chunked.X != again.X).nnz == 0 and chunked.X.format == "csr"
+    assert chunked.X.shape == whole.X.shape and chunked.X.dtype == np.float32
+    # same distribution: library sizes around the requested median
+    for adata in (whole, chunked):
+        assert 300 < np.median(np.asarray(adata.X.sum(axis=1))) < 800

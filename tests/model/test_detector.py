@@ -126,3 +126,33 @@ def test_evidence_parts_follow_the_config(tiny_config, synthetic_adata):
     assert set(parts) == {"knn_xi", "knn_expression", "knn_spot", "svdd"}
     with pytest.raises(OmibError, match="unknown scoring.evidence"):
         replace(tiny_config, **{"scoring.evidence": "knn+magic"})
+
+
+def test_scores_do_not_depend_on_the_order_of_spots(fitted, synthetic_adata):
+    # Scoring batches spots in spatial order; a shuffled sample gets the same scores, permuted.
+    order = np.random.default_rng(0).permutation(synthetic_adata.n_obs)
+    shuffled = synthetic_adata[order].copy()
+    np.testing.assert_allclose(
+        fitted.score(shuffled).scores, fitted.score(synthetic_adata).scores[order], atol=1e-5
+    )
+
+
+def test_max_spots_trains_on_a_seeded_subsample(tiny_config, synthetic_adata):
+    config = replace(tiny_config, **{"train.max_spots": 100, "train.max_epochs": 1})
+    detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
+    assert detector.training["n_train_spots"] + detector.training["n_val_spots"] == 100
+    assert np.isfinite(detector.score(synthetic_adata).scores).all()
+
+
+def test_bf16_autocast_scores_close_to_full_precision(fitted, synthetic_adata):
+    # The GPU default (precision auto → bf16-mixed) runs on CPU too when asked for explicitly.
+    full = fitted.score(synthetic_adata).scores
+    fitted.config = replace(fitted.config, **{"train.precision": "bf16-mixed"})
+    try:
+        half = fitted.score(synthetic_adata).scores
+    finally:
+        fitted.config = replace(fitted.config, **{"train.precision": "auto"})
+    from scipy.stats import spearmanr
+
+    assert np.isfinite(half).all() and not np.array_equal(half, full)
+    assert spearmanr(half, full)[0] > 0.95

@@ -32,3 +32,19 @@ def test_disabled_weights_stay_at_one():
     weights = DynamicWeights(2, enabled=False)
     weights.update(torch.stack([torch.ones(4), 10 * torch.ones(4)]))
     assert torch.equal(weights.r, torch.ones(2))
+
+
+def test_r_uses_the_batch_of_every_process(monkeypatch):
+    import torch.distributed as dist
+
+    other = torch.stack([torch.full((4,), 0.1), torch.full((4,), 0.9)])  # another process's batch
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(
+        dist, "all_reduce", lambda t: t.add_(torch.cat([other.sum(1), torch.tensor([4.0])]))
+    )
+    mine = torch.stack([torch.full((4,), 0.1), torch.full((4,), 0.1)])
+    weights = DynamicWeights(2, momentum=0.0)
+    weights.update(mine)
+    expected = DynamicWeights.instantaneous(torch.cat([mine, other], dim=1))
+    torch.testing.assert_close(weights.r, expected.clamp(0.01, 1.99))

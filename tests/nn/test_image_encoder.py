@@ -34,3 +34,23 @@ def test_bad_backbone_or_weights_are_clear_errors(tmp_path):
         ImageEncoder("no_such_net")
     with pytest.raises(OmibError, match="not found"):
         ImageEncoder("test_resnet", weights=tmp_path / "missing.pth")
+
+
+def test_channels_last_gives_the_same_features():
+    torch.manual_seed(0)
+    fast = ImageEncoder("test_resnet", out_dim=4).eval()
+    torch.manual_seed(0)
+    plain = ImageEncoder("test_resnet", out_dim=4, channels_last=False).eval()
+    conv = next(m for m in fast.backbone.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    images = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    torch.testing.assert_close(fast(images), plain(images), rtol=1e-4, atol=1e-5)
+
+
+def test_cached_features_skip_the_backbone():
+    encoder = ImageEncoder("test_resnet", out_dim=4, freeze=True).eval()
+    images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    features = encoder.features(images)
+    assert features.shape == (3, encoder.backbone.num_features)
+    torch.testing.assert_close(encoder(features.half()), encoder(images), rtol=1e-2, atol=1e-3)
+    torch.testing.assert_close(encoder(features), encoder(images))

@@ -68,3 +68,23 @@ def test_log_data_refused(synthetic_adata):
 def test_duplicated_reference_genes(synthetic_adata):
     with pytest.raises(OmibError, match="duplicates"):
         normalize_expression(synthetic_adata, ["Gene0001", "Gene0001"])
+
+
+def test_all_genes_in_order_without_a_copy_of_the_input(synthetic_adata):
+    genes = list(synthetic_adata.var_names)
+    counts = synthetic_adata.X.copy()
+    counts.indices, counts.data = counts.indices.copy(), counts.data.copy()
+    # unsorted column indices in the input: they must be sorted in the output, not in the input
+    first = slice(counts.indptr[0], counts.indptr[1])
+    counts.indices[first], counts.data[first] = (
+        counts.indices[first][::-1],
+        counts.data[first][::-1],
+    )
+    counts.has_sorted_indices = False
+    synthetic_adata.X = counts
+    before = counts.indices.copy()
+    matrix, alignment = normalize_expression(synthetic_adata, genes)
+    np.testing.assert_allclose(matrix.toarray(), _expected(synthetic_adata, genes), rtol=1e-5)
+    assert matrix.has_sorted_indices and alignment.n_missing == 0
+    np.testing.assert_array_equal(synthetic_adata.X.indices, before)  # input untouched
+    assert not np.shares_memory(matrix.indices, synthetic_adata.X.indices)

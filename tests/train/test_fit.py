@@ -144,3 +144,61 @@ def test_one_class_does_not_collapse_and_ranks_outliers_higher():
     }
     auc = (combined["outlier"][:, None] > combined["normal"][None, :]).float().mean()
     assert auc > 0.9, auc
+
+
+def test_ddp_strategies_find_unused_parameters():
+    from omib_st.train import resolve_strategy
+
+    assert resolve_strategy("ddp") == "ddp_find_unused_parameters_true"
+    assert resolve_strategy("ddp_spawn") == "ddp_spawn_find_unused_parameters_true"
+    assert resolve_strategy("auto", devices=2) == "ddp_find_unused_parameters_true"
+    assert resolve_strategy("auto", num_nodes=2) == "ddp_find_unused_parameters_true"
+    assert resolve_strategy("auto") == "auto" and resolve_strategy("fsdp") == "fsdp"
+
+
+def test_sampler_shards_are_the_single_process_batches(monkeypatch):
+    import omib_st.train.data as data
+    from omib_st.train import EpochShuffleSampler
+
+    single = EpochShuffleSampler(103, seed=3)
+    single.set_epoch(2)
+    order = list(single)
+    shards = []
+    for rank in range(2):
+        monkeypatch.setattr(data, "_world", lambda rank=rank: (2, rank))
+        sampler = EpochShuffleSampler(103, seed=3)
+        sampler.set_epoch(2)
+        shards.append(list(sampler))
+        assert len(sampler) == len(shards[-1]) == 52  # padded to a multiple of 2
+    interleaved = [i for pair in zip(*shards) for i in pair]
+    assert interleaved[:103] == order and interleaved[103:] == order[:1]
+    # global batch k of 2 × 8 = single-process batch k of 16
+    for k in range(6):
+        assert sorted(shards[0][8 * k : 8 * k + 8] + shards[1][8 * k : 8 * k + 8]) == sorted(
+            order[16 * k : 16 * k + 16]
+        )
+
+
+def test_sampler_drops_a_last_batch_of_one():
+    from omib_st.train import EpochShuffleSampler
+
+    assert (
+        len(list(EpochShuffleSampler(65, batch_size=64)))
+        == len(EpochShuffleSampler(65, batch_size=64))
+        == 64
+    )
+    assert len(EpochShuffleSampler(66, batch_size=64)) == 66
+
+
+def test_compile_knob_compiles_the_encoders(monkeypatch):
+    compiled = []
+    original = torch.nn.Module.compile
+
+    def spy(self, *args, **kwargs):
+        compiled.append(type(self).__name__)
+        return original(self, backend="eager", dynamic=True)  # no inductor build in the test
+
+    monkeypatch.setattr(torch.nn.Module, "compile", spy)
+    config = TrainConfig(**{**FAST.__dict__, "compile": True, "max_epochs": 1})
+    model, result = run(config)
+    assert compiled == ["MLP", "MLP"] and len(result.history) == config.warmup_epochs + 1
