@@ -22,9 +22,9 @@ from omib_st.model.tissue_data import (
     THUMBNAIL,
     Section,
     TissueDataset,
-    check_section,
     has_image,
     prepare_section,
+    require_image,
 )
 from omib_st.module import OMIB, OneClass
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
@@ -300,8 +300,8 @@ class OmibDetector:
         """Anomaly scores, labels and ξ for every spot of ``adata`` (which is not modified)."""
         self._check_fitted()
         c = self.config
-        check_section(adata, c, use_image=self.use_image, genes=self.genes, layer=layer,
-                      library_id=library_id)  # fmt: skip
+        if self.use_image:
+            require_image(adata)
         section = prepare_section(
             adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id
         )

@@ -101,12 +101,8 @@ def check_section(
     Validates ``adata``, the graph size, the genes shared with ``genes`` and, with ``use_image``,
     that the sample has an image whose header can be read and that its spots fall on it.
     """
-    if use_image and not has_image(adata):
-        raise OmibError(
-            "the model uses the H&E image but the sample has no image in uns['spatial']",
-            "add the sample's image (Visium layout) or use expression only "
-            "(use_image=False, --no-image)",
-        )
+    if use_image:
+        require_image(adata)
     validate(adata, layer=layer, require_image=use_image, library_id=library_id)
     check_graph_size(adata.n_obs, config.graph.method, config.graph.n_neighbors)
     if genes is not None:
@@ -117,6 +113,17 @@ def check_section(
             adata, size=patch.size, scale=patch.scale, resolution=patch.resolution,
             library_id=library_id,
         )  # fmt: skip
+
+
+def require_image(adata: AnnData) -> None:
+    """Raise :class:`~omib_st.errors.OmibError` when a model that uses the image meets a sample
+    without one."""
+    if not has_image(adata):
+        raise OmibError(
+            "the model uses the H&E image but the sample has no image in uns['spatial']",
+            "add the sample's image (Visium layout) or use expression only "
+            "(use_image=False, --no-image)",
+        )
 
 
 def has_image(adata: AnnData) -> bool:
