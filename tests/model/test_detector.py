@@ -129,11 +129,12 @@ def test_evidence_parts_follow_the_config(tiny_config, synthetic_adata):
 
 
 def test_scores_do_not_depend_on_the_order_of_spots(fitted, synthetic_adata):
-    # Scoring batches spots in spatial order; a shuffled sample gets the same scores, permuted.
+    # Scoring batches spots in spatial order; a shuffled sample gets the same scores, permuted
+    # (up to float32 summation order in the neighbour sums: z-scores agree to 1e-4).
     order = np.random.default_rng(0).permutation(synthetic_adata.n_obs)
     shuffled = synthetic_adata[order].copy()
     np.testing.assert_allclose(
-        fitted.score(shuffled).scores, fitted.score(synthetic_adata).scores[order], atol=1e-5
+        fitted.score(shuffled).scores, fitted.score(synthetic_adata).scores[order], atol=1e-4
     )
 
 
