@@ -16,16 +16,29 @@ def test_lattice_and_sections():
     assert sorted(adata.obs_names) == sorted(ordered.obs_names)
 
 
-def test_tiny_perf_run_writes_the_tables(tmp_path, tiny_config):
+def _tiny_run(tmp_path, tiny_config, *flags):
     from omib_st.config import to_dict
 
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(to_dict(tiny_config)))
     out = tmp_path / "perf"
     code = main([
         "benchmark", "perf", "--sizes", "300", "--fit-spots", "150", "--config",
-        str(tmp_path / "tiny.yaml"), "--device", "cpu", "--out", str(out),
+        str(tmp_path / "tiny.yaml"), "--device", "cpu", "--out", str(out), *flags,
     ])  # fmt: skip
     assert code == 0
+    return out
+
+
+def test_tiny_perf_run_in_process(tmp_path, tiny_config):
+    out = _tiny_run(tmp_path, tiny_config, "--in-process")
+    (row,) = csv.DictReader((out / "perf.csv").open())
+    assert int(row["n_spots"]) >= 300 and float(row["spots_per_s"]) > 0
+    assert "--in-process" in (out / "perf.md").read_text()
+
+
+@pytest.mark.slow
+def test_tiny_perf_run_writes_the_tables(tmp_path, tiny_config):
+    out = _tiny_run(tmp_path, tiny_config)
     rows = list(csv.DictReader((out / "perf.csv").open()))
     assert len(rows) == 1 and tuple(rows[0]) == COLUMNS
     row = rows[0]

@@ -26,31 +26,30 @@ def _fit_and_score(config, reference, sample):
     return detector, detector.score(sample).scores
 
 
-def test_cached_features_give_the_scores_of_the_uncached_fit(
-    frozen, reference, synthetic_adata, monkeypatch
+@pytest.fixture(scope="module")
+def uncached(frozen, reference, _synthetic_template):
+    config = replace(frozen, **{"image.cache_features": False})
+    return _fit_and_score(config, reference, _synthetic_template)[1]
+
+
+def test_float32_cache_gives_the_scores_of_the_uncached_fit(
+    frozen, reference, synthetic_adata, uncached, monkeypatch
 ):
-    _, uncached = _fit_and_score(
-        replace(frozen, **{"image.cache_features": False}), reference, synthetic_adata
-    )
-    # float32 cache: the same features as computed batch by batch, so the same training
+    # A float32 cache holds the features the uncached fit computes batch by batch.
     build = FeatureCache.build.__func__
     monkeypatch.setattr(
         FeatureCache, "build", classmethod(functools.partial(build, dtype=torch.float32))
     )
-    detector, exact = _fit_and_score(frozen, reference, synthetic_adata)
+    _, exact = _fit_and_score(frozen, reference, synthetic_adata)
     np.testing.assert_allclose(exact, uncached, rtol=1e-4, atol=1e-4)
-    assert detector.training["feature_cache_bytes"] > 0
-    monkeypatch.undo()
-    # default float16 cache: features rounded to ~3 significant digits
-    _, half = _fit_and_score(frozen, reference, synthetic_adata)
-    assert spearmanr(half, uncached)[0] > 0.99
-    np.testing.assert_allclose(half, uncached, atol=0.05 * np.abs(uncached).max())
 
 
-def test_with_the_cache_the_cnn_runs_once_per_spot(frozen, reference, monkeypatch):
-    calls = []
+def test_default_cache_runs_the_cnn_once_per_spot(
+    frozen, reference, synthetic_adata, uncached, monkeypatch
+):
     from omib_st.nn import ImageEncoder
 
+    calls = []
     original = ImageEncoder.features
 
     def counting(self, images):
@@ -58,12 +57,16 @@ def test_with_the_cache_the_cnn_runs_once_per_spot(frozen, reference, monkeypatc
         return original(self, images)
 
     monkeypatch.setattr(ImageEncoder, "features", counting)
-    config = replace(frozen, **{"scoring.max_reference_spots": 50})
-    detector = OmibDetector(config).fit(reference)
-    n_spots = reference.n_obs
-    assert sum(calls) == n_spots  # one pass to build the cache, none in the 2 epochs or scoring
-    size = detector.training["feature_cache_bytes"]
-    assert size == n_spots * (detector.module.encoders["image"].backbone.num_features + 192) * 2
+    detector = OmibDetector(frozen).fit(reference)
+    # one pass over the reference builds the cache; the epochs and the fit's scoring use it
+    assert sum(calls) == reference.n_obs
+    width = detector.module.encoders["image"].backbone.num_features + 192
+    assert detector.training["feature_cache_bytes"] == reference.n_obs * width * 2  # float16
+    half = detector.score(synthetic_adata).scores  # new sections: features batch by batch
+    assert sum(calls) == reference.n_obs + synthetic_adata.n_obs
+    # features rounded to float16 (~3 significant digits) barely move the scores
+    assert spearmanr(half, uncached)[0] > 0.99
+    np.testing.assert_allclose(half, uncached, atol=0.05 * np.abs(uncached).max())
 
 
 def test_cache_refuses_spots_it_does_not_hold():
