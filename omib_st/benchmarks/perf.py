@@ -280,7 +280,7 @@ def _row(scored: dict[str, Any], fitted: dict[str, Any], image: bool | None) -> 
     def gb(value):
         return None if value is None else round(value / 1e9, 3)
 
-    def r(value, digits=1):
+    def r(value, digits=2):
         return None if value is None else round(value, digits)
 
     loads = [x for x in (fitted.get("load_before"), scored.get("load_before")) if x is not None]
@@ -288,7 +288,7 @@ def _row(scored: dict[str, Any], fitted: dict[str, Any], image: bool | None) -> 
         "n_spots": scored["n_spots"], "fit_spots": fitted.get("n_train_spots"),
         "image": image, "fit_s": r(fitted.get("seconds")), "fit_cpu_s": r(fitted.get("cpu_seconds")),
         "fit_peak_rss_gb": gb(fitted.get("peak_rss")), "fit_peak_gpu_gb": r(fitted.get("peak_gpu_gb"), 3),
-        "score_s": r(scored["seconds"]), "score_cpu_s": r(scored["cpu_seconds"]),
+        "score_s": r(scored["seconds"], 3), "score_cpu_s": r(scored["cpu_seconds"], 3),
         "spots_per_s": round(scored["n_spots"] / scored["seconds"]),
         "score_data_rss_gb": gb(scored.get("data_rss")), "score_peak_rss_gb": gb(scored["peak_rss"]),
         "score_peak_gpu_gb": r(scored.get("peak_gpu_gb"), 3), "auc": r(scored.get("auc"), 3),
