@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 
-_BENCHMARKS = ("synthetic", "cremad", "mosi")
+_BENCHMARKS = ("synthetic", "her2st", "cremad", "mosi")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("benchmark", help="run a benchmark (synthetic, cremad, mosi)")
+    parser = subparsers.add_parser("benchmark", help="run a benchmark (synthetic, her2st, cremad, mosi)")
     names = parser.add_subparsers(dest="benchmark", metavar="NAME", required=True)
     for name in _BENCHMARKS:
         importlib.import_module(f"omib_st.cli.benchmark_{name}").add_parser(names)
