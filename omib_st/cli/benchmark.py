@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 
-_BENCHMARKS = ("synthetic", "lesions", "cremad", "mosi", "perf")
+_BENCHMARKS = ("synthetic", "lesions", "her2st", "cremad", "mosi", "perf")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "benchmark", help="run a benchmark (synthetic, lesions, cremad, mosi, perf)"
-    )
+    parser = subparsers.add_parser("benchmark", help=f"run a benchmark ({', '.join(_BENCHMARKS)})")
     names = parser.add_subparsers(dest="benchmark", metavar="NAME", required=True)
     for name in _BENCHMARKS:
         importlib.import_module(f"omib_st.cli.benchmark_{name}").add_parser(names)
