@@ -19,7 +19,9 @@ class BetaBound:
     mutual_information: float | None
     """Î(v_1; v_2) for two modalities; None for k > 2."""
     joint_entropy: float
-    """Ĥ(v_1, …, v_k): Ĥ_1 + Ĥ_2 − Î for two modalities, I(z; z) of the concatenation for k > 2."""
+    """Ĥ(v_1, …, v_k): Ĥ_1 + Ĥ_2 − min(Î, Ĥ_1, Ĥ_2) for two modalities (I ≤ min(H_1, H_2), so
+    an Î above an entropy is estimator noise and is capped there); I(z; z) of the concatenation
+    for k > 2."""
     m_upper: float | None
     """Two-modality paper form 1 / ((1 + r) Ĥ_joint) at the r given; None for k > 2."""
     m_upper_safe: float
@@ -47,7 +49,7 @@ def estimate_beta_bound(
     entropies = {m: estimator(z[m], z[m]) for m in names}
     if k == 2:
         mi = estimator(z[names[0]], z[names[1]])
-        joint = entropies[names[0]] + entropies[names[1]] - mi
+        joint = sum(entropies.values()) - min(mi, *entropies.values())
         m_lower = _inverse(3.0 * (entropies[names[0]] + entropies[names[1]]))
     else:
         import torch
