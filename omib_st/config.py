@@ -123,6 +123,11 @@ class PreprocessConfig:
     target_sum: float = 1e4
     min_spots: int = 3
     """Genes detected in fewer reference spots are dropped before HVG selection."""
+    thin_quantile: float | None = None
+    """Thin every spot deeper than this quantile of the normal reference spots' library sizes to
+    that depth before normalising (binomial thinning; the depth is fixed at fit time and saved
+    with the model), so that depth differences between tissues do not read as anomalies. Off by
+    default; see the her2st benchmark."""
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,7 @@ _POSITIVE = {
 }  # fmt: skip
 _FRACTIONS = {
     "dropout", "r_momentum", "ema_momentum", "eval_fraction", "val_fraction", "quantile",
-    "prior_anomaly_fraction", "smoothing", "self_trim",
+    "prior_anomaly_fraction", "smoothing", "self_trim", "thin_quantile",
 }  # fmt: skip
 _NON_NEGATIVE = {
     "warmup_epochs", "max_epochs", "target_hops", "weight_decay", "patience", "num_workers", "trb_weight",

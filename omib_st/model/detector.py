@@ -28,7 +28,7 @@ from omib_st.model.tissue_data import (
 )
 from omib_st.module import OMIB, OneClass
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
-from omib_st.pp import GeneAlignment, select_genes
+from omib_st.pp import GeneAlignment, counts_matrix, select_genes
 from omib_st.scoring import (
     combine,
     mixture_threshold,
@@ -86,6 +86,8 @@ class OmibDetector:
         self.use_expression = True
         self.module: OMIB | None = None
         self.reference_stats: dict[str, tuple[float, float, float]] = {}
+        self.thin_to: float | None = None
+        """UMIs that deeper spots are thinned to (``preprocess.thin_quantile``), fixed at fit."""
         self.threshold = float("nan")
         self.reference_codes: dict[str, np.ndarray] = {}
         self.training: dict[str, Any] = {}
@@ -188,8 +190,12 @@ class OmibDetector:
         normal_refs = [r[m] for r, m in zip(refs, masks)]
         self.genes = select_genes(normal_refs, n_top_genes=c.preprocess.n_top_genes,
                                   min_spots=c.preprocess.min_spots, layer=layer)  # fmt: skip
+        self.thin_to = None
+        if c.preprocess.thin_quantile is not None:
+            depths = np.concatenate([counts_matrix(r, layer).sum(axis=1).A1 for r in normal_refs])
+            self.thin_to = float(np.quantile(depths, c.preprocess.thin_quantile))
         sections = [prepare_section(r, self.genes, c, use_image=self.use_image, layer=layer,
-                                    library_id=library_id) for r in refs]  # fmt: skip
+                                    library_id=library_id, thin_to=self.thin_to) for r in refs]  # fmt: skip
         spots = np.flatnonzero(np.concatenate(masks))
         rng = np.random.default_rng(c.train.seed)
         shuffled = rng.permutation(spots)
@@ -303,8 +309,9 @@ class OmibDetector:
         if self.use_image:
             require_image(adata)
         section = prepare_section(
-            adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id
-        )
+            adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id,
+            thin_to=self.thin_to,
+        )  # fmt: skip
         dataset = self._dataset([section])
         parts, codes = self._evidence(dataset)
         combined = combine(parts, self.reference_stats, c.scoring.combine, self._depth(dataset))
@@ -315,6 +322,8 @@ class OmibDetector:
                 scores, c.scoring.prior_anomaly_fraction, seed=c.train.seed
             )
         info = {"image_used": self.use_image, "genes_missing": section.alignment.n_missing}
+        if self.thin_to is not None:
+            info["thin_to"] = self.thin_to
         if self.use_image:
             info["image_resolution"] = section.patches.resolution
         return DetectionResult(scores.astype(np.float32), scores > threshold, codes["xi"].astype(np.float32),
@@ -328,7 +337,7 @@ class OmibDetector:
             "use_image": self.use_image, "use_expression": self.use_expression,
             "modalities": self.modalities,
             "reference_stats": {k: list(v) for k, v in self.reference_stats.items()},
-            "threshold": self.threshold, "training": self.training,
+            "threshold": self.threshold, "training": self.training, "thin_to": self.thin_to,
         }  # fmt: skip
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
@@ -423,6 +432,8 @@ class OmibDetector:
                 k: tuple(float(v) for v in stats) for k, stats in meta["reference_stats"].items()
             }
             detector.threshold, detector.training = float(meta["threshold"]), dict(meta["training"])
+            thin_to = meta.get("thin_to")
+            detector.thin_to = None if thin_to is None else float(thin_to)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise OmibError(
                 f"{path / META} is incomplete ({type(err).__name__}: {err})", "refit the model"

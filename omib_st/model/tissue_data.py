@@ -62,12 +62,15 @@ def prepare_section(
     use_image: bool,
     layer: str | None = None,
     library_id: str | None = None,
+    thin_to: float | None = None,
 ) -> Section:
-    """Validate ``adata`` and compute its expression matrix, spatial graph and patch extractor."""
+    """Validate ``adata`` and compute its expression matrix, spatial graph and patch extractor;
+    with ``thin_to``, deeper spots are thinned to that many UMIs before normalising."""
     validate(adata, layer=layer, require_image=use_image, library_id=library_id)
     expression, alignment = normalize_expression(
-        adata, genes, target_sum=config.preprocess.target_sum, layer=layer
-    )
+        adata, genes, target_sum=config.preprocess.target_sum, layer=layer, thin_to=thin_to,
+        seed=config.train.seed,
+    )  # fmt: skip
     counts = adata.X if layer is None else adata.layers[layer]
     depth = np.log1p(np.asarray(counts.sum(axis=1), dtype=np.float64).ravel())
     graph = spatial_graph(

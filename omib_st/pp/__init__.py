@@ -13,6 +13,7 @@ from omib_st.pp.normalize import (
     normalize_expression,
 )
 from omib_st.pp.patches import PatchExtractor
+from omib_st.pp.thin import thin_counts
 
 __all__ = [
     "GeneAlignment",
@@ -26,4 +27,5 @@ __all__ = [
     "select_genes",
     "spatial_graph",
     "spatial_neighbors",
+    "thin_counts",
 ]

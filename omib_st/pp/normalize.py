@@ -11,6 +11,7 @@ from scipy import sparse
 
 from omib_st.errors import OmibError
 from omib_st.io.validate import validate
+from omib_st.pp.thin import thin_counts
 
 _ROWS = 65_536  # rows normalised at a time, so temporaries stay small for large sections
 
@@ -60,6 +61,8 @@ def normalize_expression(
     *,
     target_sum: float = 1e4,
     layer: str | None = None,
+    thin_to: float | None = None,
+    seed: int = 0,
 ) -> tuple[sparse.csr_matrix, GeneAlignment]:
     """Library-size normalised, log1p expression of ``adata`` on the columns ``genes``.
 
@@ -76,6 +79,9 @@ def normalize_expression(
         Counts per spot after normalisation.
     layer
         Layer holding the counts; ``None`` uses ``X``.
+    thin_to, seed
+        Thin spots deeper than ``thin_to`` UMIs to that depth first
+        (:func:`~omib_st.pp.thin_counts`, random state ``seed``).
 
     Returns
     -------
@@ -87,6 +93,8 @@ def normalize_expression(
         raise OmibError("the reference gene list has duplicates", "give each gene once")
     counts = counts_matrix(adata, layer)
     check_shared_genes(adata, genes)
+    if thin_to is not None:
+        counts = thin_counts(counts, thin_to, seed=seed)
     position = adata.var_names.get_indexer(genes)
     present = position >= 0
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()

@@ -60,7 +60,9 @@ def detect(
     - ``obs[f"{key_added}_anomaly"]``: bool, from the label-free threshold;
     - ``obsm[f"X_{key_added}"]``: the fused representation ξ;
     - ``uns[key_added]``: mode, resolved params, version, modalities, β, M_u, Ĥ/Î estimates,
-      r per modality, threshold and the reference statistics of the score (plain types).
+      r per modality, threshold, the reference statistics of the score and, with
+      ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to); plain
+      types.
     """
     from omib_st.model import OmibDetector
 

@@ -1,7 +1,8 @@
 """Classical one-class baselines on the detector's genes, normalisation and held-out split.
 
 Every baseline sees exactly what the detector sees: the genes of :func:`omib_st.pp.select_genes`
-on the normal reference spots, :func:`omib_st.pp.normalize_expression` (library size → log1p),
+on the normal reference spots, :func:`omib_st.pp.normalize_expression` (library size → log1p,
+after the same depth thinning when ``preprocess.thin_quantile`` is set),
 the same 90 / 10 split of normal reference spots into fitting and held-out spots (same seed,
 same rule), and the same label-free threshold (the ``scoring.quantile`` of the held-out
 reference spots' scores). Features: PCA (``N_COMPONENTS``, centred, fitted on the reference
@@ -80,13 +81,17 @@ def prepare(
     pre = config.preprocess
     genes = select_genes([r[m] for r, m in zip(references, masks)],
                          n_top_genes=pre.n_top_genes, min_spots=pre.min_spots)  # fmt: skip
-    reference = sparse.vstack(
-        [
-            normalize_expression(r, genes, target_sum=pre.target_sum)[0][m]
-            for r, m in zip(references, masks)
-        ]  # fmt: skip
-    ).toarray()
-    x_target = normalize_expression(target, genes, target_sum=pre.target_sum)[0].toarray()
+    thin_to = None  # the detector's rule (preprocess.thin_quantile)
+    if pre.thin_quantile is not None:
+        depths = np.concatenate([np.asarray(r.X[m].sum(axis=1)).ravel() for r, m in zip(references, masks)])
+        thin_to = float(np.quantile(depths, pre.thin_quantile))
+
+    def normalised(adata):
+        return normalize_expression(adata, genes, target_sum=pre.target_sum, thin_to=thin_to,
+                                    seed=config.train.seed)[0]  # fmt: skip
+
+    reference = sparse.vstack([normalised(r)[m] for r, m in zip(references, masks)]).toarray()
+    x_target = normalised(target).toarray()
     fit, held_out = split_reference(len(reference), seed, config.train.val_fraction)
     if not len(held_out):
         held_out = fit
