@@ -28,7 +28,7 @@ from omib_st.model.tissue_data import (
 )
 from omib_st.module import OMIB, OneClass
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
-from omib_st.pp import GeneAlignment, counts_matrix, select_genes
+from omib_st.pp import GeneAlignment, select_genes, thinning_depth
 from omib_st.scoring import (
     combine,
     mixture_threshold,
@@ -190,10 +190,8 @@ class OmibDetector:
         normal_refs = [r[m] for r, m in zip(refs, masks)]
         self.genes = select_genes(normal_refs, n_top_genes=c.preprocess.n_top_genes,
                                   min_spots=c.preprocess.min_spots, layer=layer)  # fmt: skip
-        self.thin_to = None
-        if c.preprocess.thin_quantile is not None:
-            depths = np.concatenate([counts_matrix(r, layer).sum(axis=1).A1 for r in normal_refs])
-            self.thin_to = float(np.quantile(depths, c.preprocess.thin_quantile))
+        q = c.preprocess.thin_quantile
+        self.thin_to = None if q is None else thinning_depth(normal_refs, q, layer)
         sections = [prepare_section(r, self.genes, c, use_image=self.use_image, layer=layer,
                                     library_id=library_id, thin_to=self.thin_to) for r in refs]  # fmt: skip
         spots = np.flatnonzero(np.concatenate(masks))

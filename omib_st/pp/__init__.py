@@ -13,7 +13,7 @@ from omib_st.pp.normalize import (
     normalize_expression,
 )
 from omib_st.pp.patches import PatchExtractor
-from omib_st.pp.thin import thin_counts
+from omib_st.pp.thin import thin_counts, thinning_depth
 
 __all__ = [
     "GeneAlignment",
@@ -28,4 +28,5 @@ __all__ = [
     "spatial_graph",
     "spatial_neighbors",
     "thin_counts",
+    "thinning_depth",
 ]

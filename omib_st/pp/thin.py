@@ -8,6 +8,15 @@ from scipy import sparse
 _ROWS = 65_536  # rows thinned at a time
 
 
+def thinning_depth(adatas, quantile: float, layer: str | None = None) -> float:
+    """The ``quantile`` of the library sizes of every spot of ``adatas`` (the normal reference
+    spots): the depth :func:`thin_counts` thins to under ``preprocess.thin_quantile``."""
+    from omib_st.pp.normalize import counts_matrix
+
+    depths = np.concatenate([np.asarray(counts_matrix(a, layer).sum(axis=1)).ravel() for a in adatas])
+    return float(np.quantile(depths, quantile))
+
+
 def thin_counts(counts: sparse.csr_matrix, depth: float, *, seed: int = 0) -> sparse.csr_matrix:
     """Counts of spots deeper than ``depth`` UMIs, each count kept with probability
     ``depth / library size`` (binomial thinning, expected library size ``depth``); shallower

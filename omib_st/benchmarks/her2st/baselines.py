@@ -73,7 +73,7 @@ def prepare(
     from scipy import sparse
 
     from omib_st.io.validate import get_coords
-    from omib_st.pp import normalize_expression, select_genes, spatial_graph
+    from omib_st.pp import normalize_expression, select_genes, spatial_graph, thinning_depth
 
     start = time.perf_counter()
     masks = [r.obs[normal_key].astype(str).isin([str(v) for v in normal_values]).to_numpy()
@@ -81,10 +81,8 @@ def prepare(
     pre = config.preprocess
     genes = select_genes([r[m] for r, m in zip(references, masks)],
                          n_top_genes=pre.n_top_genes, min_spots=pre.min_spots)  # fmt: skip
-    thin_to = None  # the detector's rule (preprocess.thin_quantile)
-    if pre.thin_quantile is not None:
-        depths = np.concatenate([np.asarray(r.X[m].sum(axis=1)).ravel() for r, m in zip(references, masks)])
-        thin_to = float(np.quantile(depths, pre.thin_quantile))
+    q = pre.thin_quantile  # the detector's rule
+    thin_to = None if q is None else thinning_depth([r[m] for r, m in zip(references, masks)], q)
 
     def normalised(adata):
         return normalize_expression(adata, genes, target_sum=pre.target_sum, thin_to=thin_to,
