@@ -69,6 +69,7 @@ class SyntheticConfig:
             warmup_epochs=5,
             max_epochs=30,
             patience=8,
+            min_epochs=0,  # early stopping as for the baselines (best-validation selection)
             batch_size=512,
             lr=1e-3,
             weight_decay=1e-2,

@@ -92,10 +92,10 @@ def is_main_process() -> bool:
 
 
 def read_sample(path: str):
-    """An h5ad file or a Space Ranger output folder."""
-    from omib_st.io import read_h5ad, read_visium
+    """An h5ad file or a Space Ranger folder (Visium; Visium HD: outs at 8 µm, or square_XXXum)."""
+    from omib_st.io import read_sample
 
-    return read_visium(path) if Path(path).is_dir() else read_h5ad(path)
+    return read_sample(path)
 
 
 def output_for(sample: str, out: str | None, suffix: str = ".omib.h5ad") -> Path:

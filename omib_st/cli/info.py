@@ -75,11 +75,11 @@ def _image_lines(adata) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from omib_st.config import GraphConfig
     from omib_st.errors import OmibError
-    from omib_st.io import find_problems, get_coords, read_h5ad, read_visium
+    from omib_st.io import find_problems, get_coords, read_sample
     from omib_st.pp import spatial_graph
 
     path = Path(args.sample)
-    adata = read_visium(path) if path.is_dir() else read_h5ad(path)
+    adata = read_sample(path)
     print(f"sample: {path}")
     print(f"spots: {adata.n_obs}, genes: {adata.n_vars}")
     if args.layer is None or args.layer in adata.layers:

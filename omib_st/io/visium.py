@@ -76,6 +76,102 @@ def _read_positions(spatial: Path) -> pd.DataFrame:
     return positions
 
 
+def _find_counts(folder: Path, counts_file: str) -> Path:
+    """``folder / counts_file``; for the default HDF5 file, the matrix.mtx folder when it is absent."""
+    counts_path = folder / counts_file
+    if not counts_path.exists() and counts_file == _DEFAULT_COUNTS:
+        counts_path = folder / "filtered_feature_bc_matrix"
+    if not counts_path.exists():
+        raise OmibError(
+            f"counts {folder / counts_file} not found",
+            "give counts_file (a 10x .h5 file or matrix.mtx folder inside the Space Ranger folder)",
+        )
+    return counts_path
+
+
+def _read_scalefactors(spatial: Path) -> dict[str, float]:
+    """The numeric entries of ``spatial/scalefactors_json.json``."""
+    file = spatial / "scalefactors_json.json"
+    if not file.is_file():
+        raise OmibError(f"{file} not found", "give an unmodified Space Ranger folder")
+    try:
+        raw = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise OmibError(
+            f"{file} is not valid JSON ({err})",
+            "restore the scalefactors_json.json written by Space Ranger",
+        ) from None
+    return {k: float(v) for k, v in raw.items() if isinstance(v, int | float)}
+
+
+def _read_images(spatial: Path) -> dict[str, np.ndarray]:
+    """``spatial/tissue_{hires,lowres}_image.png`` as uint8 H×W×3 arrays; at least one must exist."""
+    images = {}
+    for res in ("hires", "lowres"):
+        file = spatial / f"tissue_{res}_image.png"
+        if file.is_file():
+            images[res] = read_image(file)[0]
+    if not images:
+        raise OmibError(
+            f"no tissue_hires_image.png or tissue_lowres_image.png in {spatial}",
+            "pass load_images=False to read the sample without its image",
+        )
+    return images
+
+
+def _assemble(
+    adata: AnnData,
+    attrs: dict,
+    counts_name: str,
+    positions: pd.DataFrame,
+    spatial: Path,
+    *,
+    default_library: str,
+    library_id: str | None,
+    load_images: bool,
+    source_image_path: str | os.PathLike | None,
+) -> AnnData:
+    """The Visium layout from counts read by :func:`_read_counts`, their positions table and the
+    ``spatial/`` folder (scale factors, images).
+
+    Writes ``X``, ``var_names`` (made unique), ``obs`` (spots under tissue only),
+    ``obsm["spatial"]`` and ``uns["spatial"][library_id]``, as documented in :func:`read_visium`.
+    """
+    adata.var_names_make_unique()
+    missing = adata.obs_names.difference(positions.index)
+    if len(missing):
+        raise OmibError(
+            f"{len(missing)} barcode(s) of {counts_name} are not in the positions file "
+            f"(e.g. {missing[0]!r})",
+            "check that counts and spatial/ come from the same Space Ranger run",
+        )
+    positions = positions.loc[adata.obs_names]
+    in_tissue = positions["in_tissue"].to_numpy() == 1
+    if not in_tissue.all():  # a filtered matrix is under tissue already: no copy of X
+        adata, positions = adata[in_tissue].copy(), positions[in_tissue]
+    adata.obs = positions[["in_tissue", "array_row", "array_col"]].astype(np.int64)
+    adata.obsm["spatial"] = positions[["pxl_col_in_fullres", "pxl_row_in_fullres"]].to_numpy(
+        dtype=np.float64
+    )
+    adata.X = sparse.csr_matrix(adata.X, dtype=np.float32)
+
+    scalefactors = _read_scalefactors(spatial)
+    images = _read_images(spatial) if load_images else {}
+    metadata = {
+        key: _text(attrs[key])
+        for key in ("chemistry_description", "software_version")
+        if key in attrs
+    }
+    if source_image_path is not None:
+        metadata["source_image_path"] = str(Path(source_image_path).resolve())
+    if library_id is None:
+        library_id = _text(attrs["library_ids"]) if "library_ids" in attrs else default_library
+    adata.uns["spatial"] = {
+        library_id: {"images": images, "scalefactors": scalefactors, "metadata": metadata}
+    }
+    return adata
+
+
 def read_visium(
     path: str | os.PathLike,
     *,
@@ -120,69 +216,16 @@ def read_visium(
     path = Path(path)
     if not path.is_dir():
         raise OmibError(f"Space Ranger folder {path} does not exist", "give the 'outs' folder")
-    counts_path = path / counts_file
-    if not counts_path.exists() and counts_file == _DEFAULT_COUNTS:
-        counts_path = path / "filtered_feature_bc_matrix"
-    if not counts_path.exists():
-        raise OmibError(
-            f"counts {path / counts_file} not found",
-            "give counts_file (a 10x .h5 file or matrix.mtx folder inside the Space Ranger folder)",
-        )
+    counts_path = _find_counts(path, counts_file)
     adata, attrs = _read_counts(counts_path)
-    adata.var_names_make_unique()
-
-    spatial = path / "spatial"
-    positions = _read_positions(spatial)
-    missing = adata.obs_names.difference(positions.index)
-    if len(missing):
-        raise OmibError(
-            f"{len(missing)} barcode(s) of {counts_path.name} are not in the positions file "
-            f"(e.g. {missing[0]!r})",
-            "check that counts and spatial/ come from the same Space Ranger run",
-        )
-    positions = positions.loc[adata.obs_names]
-    adata = adata[positions["in_tissue"].to_numpy() == 1].copy()
-    positions = positions.loc[adata.obs_names]
-    adata.obs = positions[["in_tissue", "array_row", "array_col"]].astype(np.int64)
-    adata.obsm["spatial"] = positions[["pxl_col_in_fullres", "pxl_row_in_fullres"]].to_numpy(
-        dtype=np.float64
+    return _assemble(
+        adata,
+        attrs,
+        counts_path.name,
+        _read_positions(path / "spatial"),
+        path / "spatial",
+        default_library=path.name,
+        library_id=library_id,
+        load_images=load_images,
+        source_image_path=source_image_path,
     )
-    adata.X = sparse.csr_matrix(adata.X, dtype=np.float32)
-
-    scalefactors_file = spatial / "scalefactors_json.json"
-    if not scalefactors_file.is_file():
-        raise OmibError(f"{scalefactors_file} not found", "give an unmodified Space Ranger folder")
-    try:
-        raw = json.loads(scalefactors_file.read_text())
-    except json.JSONDecodeError as err:
-        raise OmibError(
-            f"{scalefactors_file} is not valid JSON ({err})",
-            "restore the scalefactors_json.json written by Space Ranger",
-        ) from None
-    scalefactors = {k: float(v) for k, v in raw.items() if isinstance(v, int | float)}
-
-    images = {}
-    if load_images:
-        for res in ("hires", "lowres"):
-            file = spatial / f"tissue_{res}_image.png"
-            if file.is_file():
-                images[res] = read_image(file)[0]
-        if not images:
-            raise OmibError(
-                f"no tissue_hires_image.png or tissue_lowres_image.png in {spatial}",
-                "pass load_images=False to read the sample without its image",
-            )
-
-    metadata = {
-        key: _text(attrs[key])
-        for key in ("chemistry_description", "software_version")
-        if key in attrs
-    }
-    if source_image_path is not None:
-        metadata["source_image_path"] = str(Path(source_image_path).resolve())
-    if library_id is None:
-        library_id = _text(attrs["library_ids"]) if "library_ids" in attrs else path.name
-    adata.uns["spatial"] = {
-        library_id: {"images": images, "scalefactors": scalefactors, "metadata": metadata}
-    }
-    return adata

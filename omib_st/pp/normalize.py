@@ -94,7 +94,9 @@ def normalize_expression(
     counts = counts_matrix(adata, layer)
     check_shared_genes(adata, genes)
     if thin_to is not None:
-        counts = thin_counts(counts, thin_to, seed=seed)
+        counts = thin_counts(
+            counts, thin_to, seed=seed, spots=adata.obs_names, genes=adata.var_names
+        )
     position = adata.var_names.get_indexer(genes)
     present = position >= 0
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()

@@ -188,6 +188,7 @@ def fit(
             strategy=resolve_strategy(config.strategy, config.devices, config.num_nodes),
             precision=resolve_precision(config.precision, accelerator),
             max_epochs=config.warmup_epochs + config.max_epochs,
+            min_epochs=config.warmup_epochs + min(config.min_epochs, config.max_epochs),
             deterministic=accelerator == "cpu",
             callbacks=all_callbacks,
             logger=False,

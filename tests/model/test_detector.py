@@ -162,8 +162,7 @@ def test_bf16_autocast_scores_close_to_full_precision(fitted, synthetic_adata):
 def test_depth_thinning_is_fixed_at_fit_and_saved(tiny_config, synthetic_adata, tmp_path):
     """preprocess.thin_quantile: the depth comes from the normal reference spots, is applied to
     every section the model sees, reported in the result and kept by save / load."""
-    config = replace(tiny_config, **{"preprocess.thin_quantile": 0.25})
-    detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
+    detector = OmibDetector(tiny_config).fit(synthetic_adata, use_image=False)  # q = 0.25
     depths = np.asarray(synthetic_adata.X.sum(axis=1)).ravel()
     assert detector.thin_to == pytest.approx(np.quantile(depths, 0.25))
     result = detector.score(synthetic_adata)
@@ -171,6 +170,7 @@ def test_depth_thinning_is_fixed_at_fit_and_saved(tiny_config, synthetic_adata, 
     loaded = OmibDetector.load(detector.save(tmp_path / "model"))
     assert loaded.thin_to == detector.thin_to
     np.testing.assert_array_equal(loaded.score(synthetic_adata).scores, result.scores)
-    plain = OmibDetector(tiny_config).fit(synthetic_adata, use_image=False)
+    off = replace(tiny_config, **{"preprocess.thin_quantile": None})
+    plain = OmibDetector(off).fit(synthetic_adata, use_image=False)
     assert plain.thin_to is None and "thin_to" not in plain.score(synthetic_adata).info
     assert not np.allclose(plain.score(synthetic_adata).scores, result.scores)

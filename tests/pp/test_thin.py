@@ -36,3 +36,14 @@ def test_thinning_is_seeded_and_leaves_the_input_alone(counts):
 def test_empty_spot_and_a_depth_above_every_spot_change_nothing():
     counts = sparse.csr_matrix(np.array([[0, 0, 0], [1, 2, 3]], dtype=np.float32))
     np.testing.assert_array_equal(thin_counts(counts, 1e6).toarray(), counts.toarray())
+
+
+def test_a_spot_is_thinned_the_same_whatever_the_order_or_the_other_spots(counts):
+    spots = [f"spot{i}" for i in range(counts.shape[0])]
+    genes = [f"gene{j}" for j in range(counts.shape[1])]
+    whole = thin_counts(counts, 1000, seed=1, spots=spots, genes=genes).toarray()
+    order = np.random.default_rng(0).permutation(counts.shape[0])[:30]  # a shuffled subset
+    gene_order = np.random.default_rng(1).permutation(counts.shape[1])
+    part = thin_counts(counts[order][:, gene_order], 1000, seed=1,
+                       spots=[spots[i] for i in order], genes=[genes[j] for j in gene_order])  # fmt: skip
+    np.testing.assert_array_equal(part.toarray(), whole[order][:, gene_order])

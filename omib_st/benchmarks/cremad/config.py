@@ -38,7 +38,9 @@ class CremadConfig:
     """Seed of the stratified validation split carved from ``train.csv`` (``train.val_fraction``)."""
     omib: OMIBConfig = field(default_factory=OMIBConfig)
     train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(batch_size=64, warmup_epochs=10, max_epochs=50)
+        default_factory=lambda: TrainConfig(
+            batch_size=64, warmup_epochs=10, max_epochs=50, min_epochs=0
+        )
     )
     mi: MIConfig = field(default_factory=MIConfig)
 

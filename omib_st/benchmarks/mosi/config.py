@@ -34,7 +34,9 @@ class MosiConfig:
     loss: Literal["mse", "l1"] = "mse"
     omib: OMIBConfig = field(default_factory=OMIBConfig)
     train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(batch_size=32, warmup_epochs=5, max_epochs=40)
+        default_factory=lambda: TrainConfig(
+            batch_size=32, warmup_epochs=5, max_epochs=40, min_epochs=0
+        )
     )
     mi: MIConfig = field(default_factory=MIConfig)
 
