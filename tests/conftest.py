@@ -38,14 +38,24 @@ def her2st_root() -> Path:
     return HER2ST
 
 
-def _write_10x_h5(path: Path, counts: sparse.csr_matrix, barcodes, ids, names) -> None:
-    """A feature-barcode matrix in the CellRanger v3 HDF5 format."""
+def write_10x_h5(
+    path: Path,
+    counts: sparse.csr_matrix,
+    barcodes,
+    ids,
+    names,
+    *,
+    library_id: str = "lib_h5",
+    chemistry: str = "Spatial 3' v1",
+    software: str = "spaceranger-2.0.0",
+) -> None:
+    """A feature-barcode matrix in the CellRanger v3 HDF5 format (Space Ranger's ``.h5``)."""
     import h5py
 
     with h5py.File(path, "w") as f:
-        f.attrs["library_ids"] = np.array([b"lib_h5"])
-        f.attrs["chemistry_description"] = b"Spatial 3' v1"
-        f.attrs["software_version"] = b"spaceranger-2.0.0"
+        f.attrs["library_ids"] = np.array([library_id.encode()])
+        f.attrs["chemistry_description"] = chemistry.encode()
+        f.attrs["software_version"] = software.encode()
         matrix = f.create_group("matrix")
         matrix.create_dataset("barcodes", data=np.array(barcodes, dtype="S"))
         matrix.create_dataset("data", data=counts.data.astype(np.int32))
@@ -119,7 +129,7 @@ def make_spaceranger(tmp_path) -> Callable[..., tuple[Path, dict]]:
         Image.fromarray(hires).save(spatial / "tissue_hires_image.png")
         Image.fromarray(hires[::3, ::3]).save(spatial / "tissue_lowres_image.png")
         if counts == "h5":
-            _write_10x_h5(outs / "filtered_feature_bc_matrix.h5", matrix, barcodes, ids, names)
+            write_10x_h5(outs / "filtered_feature_bc_matrix.h5", matrix, barcodes, ids, names)
         else:
             _write_mtx(outs / "filtered_feature_bc_matrix", matrix, barcodes, ids, names)
         truth = {

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import write_10x_h5
 from scipy import sparse
 
 import omib_st as om
@@ -13,28 +14,6 @@ from omib_st.io import read_sample, read_visium_hd, validate, write_h5ad
 from omib_st.pp import spatial_graph
 
 N_SIDE, N_GENES, UM_PER_PX, ORIGIN = 16, 120, 0.5, 20.0  # 16 × 16 bins of 8 µm, 16 px wide
-
-
-def _write_10x_h5(path: Path, counts: sparse.csr_matrix, barcodes, names) -> None:
-    """A Space Ranger 3 feature-barcode matrix (CellRanger v3 HDF5 format)."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        f.attrs["library_ids"] = np.array([b"hd_lib"])
-        f.attrs["chemistry_description"] = b"Visium HD v1"
-        f.attrs["software_version"] = b"spaceranger-3.1.1"
-        matrix = f.create_group("matrix")
-        matrix.create_dataset("barcodes", data=np.array(barcodes, dtype="S"))
-        for key in ("data", "indices", "indptr"):
-            matrix.create_dataset(key, data=getattr(counts, key).astype(np.int64))
-        matrix.create_dataset("shape", data=np.array(counts.shape[::-1], dtype=np.int32))
-        features = matrix.create_group("features")
-        ids = [f"ENSG{i:011d}" for i in range(len(names))]
-        features.create_dataset("id", data=np.array(ids, dtype="S"))
-        features.create_dataset("name", data=np.array(names, dtype="S"))
-        features.create_dataset("feature_type", data=np.array([b"Gene Expression"] * len(names)))
-        features.create_dataset("genome", data=np.array([b"GRCh38"] * len(names)))
-        features.create_dataset("_all_tag_keys", data=np.array([b"genome"]))
 
 
 def _write_bins(binned: Path, bin_um: int, counts: np.ndarray, in_tissue: np.ndarray) -> dict:
@@ -63,7 +42,10 @@ def _write_bins(binned: Path, bin_um: int, counts: np.ndarray, in_tissue: np.nda
     keep = positions["in_tissue"].to_numpy() == 1
     matrix = sparse.csr_matrix(counts.reshape(n_rows * n_cols, n_genes)[keep])
     names = [f"GENE{i}" for i in range(n_genes)]
-    _write_10x_h5(folder / "filtered_feature_bc_matrix.h5", matrix, np.array(barcodes)[keep], names)
+    ids = [f"ENSG{i:011d}" for i in range(n_genes)]
+    write_10x_h5(folder / "filtered_feature_bc_matrix.h5", matrix, np.array(barcodes)[keep], ids,
+                 names, library_id="hd_lib", chemistry="Visium HD v1",
+                 software="spaceranger-3.1.1")  # fmt: skip
     scalefactors = {
         "spot_diameter_fullres": side,
         "bin_size_um": float(bin_um),
