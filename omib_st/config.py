@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from omib_st.errors import OmibError
+from omib_st.errors import OmibError, short, short_name
 
 
 @dataclass(frozen=True)
@@ -247,12 +247,17 @@ _NON_NEGATIVE = {
 def _check_value(path: str, name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
+    shown = short(value)
     if name in _POSITIVE and value <= 0:
-        raise OmibError(f"config {path} = {value} must be > 0", "give a positive value")
+        raise OmibError(f"config {path} = {shown} must be > 0", "give a positive value")
     if name in _FRACTIONS and not 0 <= value < 1:
-        raise OmibError(f"config {path} = {value} must be in [0, 1)", "give a fraction")
+        raise OmibError(f"config {path} = {shown} must be in [0, 1)", "give a fraction")
     if name in _NON_NEGATIVE and value < 0:
-        raise OmibError(f"config {path} = {value} must be >= 0", "give a non-negative value")
+        raise OmibError(f"config {path} = {shown} must be >= 0", "give a non-negative value")
+    if name == "seed" and not 0 <= value < 2**32:
+        raise OmibError(
+            f"config {path} = {shown} is not a seed (0 to 4294967295)", "give a non-negative seed"
+        )
 
 
 _FIX = "fix the value in the configuration (--config YAML)"
@@ -264,7 +269,7 @@ def _coerce(path: str, hint: Any, value: Any) -> Any:
     if origin is Literal:
         if value not in typing.get_args(hint):
             allowed = ", ".join(repr(a) for a in typing.get_args(hint))
-            raise OmibError(f"config {path} = {value!r} is not allowed", f"use one of {allowed}")
+            raise OmibError(f"config {path} = {short(value)} is not allowed", f"use one of {allowed}")
         return value
     if origin in (typing.Union, types.UnionType):
         errors = []
@@ -273,28 +278,28 @@ def _coerce(path: str, hint: Any, value: Any) -> Any:
                 return _coerce(path, option, value)
             except OmibError as err:
                 errors.append(str(err))
-        raise OmibError(f"config {path} = {value!r} has the wrong type", f"expected {hint}")
+        raise OmibError(f"config {path} = {short(value)} has the wrong type", f"expected {hint}")
     if hint is type(None):
         if value is not None:
-            raise OmibError(f"config {path} = {value!r} must be null", _FIX)
+            raise OmibError(f"config {path} = {short(value)} must be null", _FIX)
         return None
     if hint is bool:
         if not isinstance(value, bool):
-            raise OmibError(f"config {path} = {value!r} must be true or false", _FIX)
+            raise OmibError(f"config {path} = {short(value)} must be true or false", _FIX)
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise OmibError(f"config {path} = {value!r} must be an integer", _FIX)
+            raise OmibError(f"config {path} = {short(value)} must be an integer", _FIX)
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise OmibError(f"config {path} = {value!r} must be a number", _FIX)
+            raise OmibError(f"config {path} = {short(value)} must be a number", _FIX)
         if not math.isfinite(value):
-            raise OmibError(f"config {path} = {value!r} must be a finite number", _FIX)
+            raise OmibError(f"config {path} = {short(value)} must be a finite number", _FIX)
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise OmibError(f"config {path} = {value!r} must be a string", _FIX)
+            raise OmibError(f"config {path} = {short(value)} must be a string", _FIX)
         return value
     return value
 
@@ -304,16 +309,16 @@ def from_dict(cls: type, data: dict[str, Any] | None, _path: str = "") -> Any:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise OmibError(
-            f"config section {_path or '<root>'} must be a mapping, got {data!r}",
+            f"config section {_path or '<root>'} must be a mapping, got {short(data)}",
             "write it as 'key: value' lines (see the defaults in omib_st.config)",
         )
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(str(key) for key in set(data) - set(fields))
     if unknown:
         where = _path or "<root>"
         raise OmibError(
-            f"unknown config key(s) {', '.join(unknown)} in {where}",
+            f"unknown config key(s) {short_name(', '.join(unknown))} in {where}",
             f"valid keys are {', '.join(fields)}",
         )
     values = {}
@@ -359,17 +364,16 @@ def load_config(source: str | Path | dict[str, Any] | None = None) -> DetectorCo
     """Detector configuration from a YAML file, a mapping, or the defaults (``None``)."""
     if source is None or isinstance(source, dict):
         return from_dict(DetectorConfig, source)
-    import yaml
+    from omib_st.io.safety import load_yaml, read_text
 
     path = Path(source)
     if not path.is_file():
         raise OmibError(f"config file {path} does not exist", "check the --config path")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        first = str(err).splitlines()[0]
-        raise OmibError(
-            f"config file {path} is not valid YAML ({first})",
-            "fix the file; only plain YAML (no tags) is read",
-        ) from None
-    return from_dict(DetectorConfig, data or {})
+    fix = "fix the file; only plain YAML (no tags) is read"
+    text = read_text(path, "config file", fix, max_bytes=CONFIG_MAX_BYTES)
+    data = load_yaml(text, f"config file {path}", fix)
+    return from_dict(DetectorConfig, {} if data is None else data)
+
+
+CONFIG_MAX_BYTES = 1 << 20
+"""Largest config file read (a full configuration is about 2 kB)."""

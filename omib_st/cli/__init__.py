@@ -46,6 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"omib-st {args.command}: interrupted; nothing was written.", file=sys.stderr)
         return 130
+    except OSError as err:  # the environment (a full disk, a folder made read-only meanwhile)
+        print(f"omib-st {args.command}: error: {_os_error(err)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(err: OSError) -> OmibError:
+    from omib_st.errors import short_name
+
+    where = f" ({short_name(err.filename)})" if err.filename else ""
+    return OmibError(
+        f"{short_name(err.strerror or err)}{where}",
+        "check the path, free space and permissions, and run again; outputs are written only "
+        "when everything succeeded",
+    )
 
 
 if __name__ == "__main__":

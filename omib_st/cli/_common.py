@@ -6,7 +6,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from omib_st.errors import OmibError
+from omib_st.errors import OmibError, short
 
 
 def add_common(parser: argparse.ArgumentParser, *, plot: bool = True) -> None:
@@ -42,8 +42,9 @@ def add_reference_choice(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_config(args: argparse.Namespace):
-    """The configuration of --config with --device/--seed applied; the device is checked now."""
+def build_config(args: argparse.Namespace, *, train: bool = True):
+    """The configuration of --config with --device/--seed applied; the device (and, when it
+    will train, the strategy) are checked now."""
     from omib_st.config import load_config, replace
 
     config = load_config(args.config)
@@ -57,7 +58,29 @@ def build_config(args: argparse.Namespace):
             overrides[f"train.{flag}"] = getattr(args, flag)
     config = replace(config, **overrides) if overrides else config
     check_device(config.train.device)
+    if train:
+        check_strategy(config.train.strategy)
     return config
+
+
+def check_seed(seed: int | None) -> None:
+    """A seed numpy, torch and Lightning all accept."""
+    if seed is not None and not 0 <= seed < 2**32:
+        raise OmibError(f"--seed {seed} is not a seed (0 to 4294967295)", "give a non-negative seed")
+
+
+def check_strategy(strategy: str) -> None:
+    """Refuse a Lightning strategy name Lightning does not know, before any data is read."""
+    if strategy == "auto":
+        return
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    known = sorted(name for name in StrategyRegistry.available_strategies() if "find_unused" not in name)
+    if strategy not in StrategyRegistry.available_strategies():
+        raise OmibError(
+            f"train.strategy (--strategy) {short(strategy)} is not a Lightning strategy",
+            f"use auto or one of {', '.join(known)}",
+        )
 
 
 def check_device(device: str | None) -> None:
@@ -91,37 +114,98 @@ def is_main_process() -> bool:
     return getattr(rank_zero_only, "rank", 0) == 0
 
 
-def read_sample(path: str):
-    """An h5ad file or a Space Ranger folder (Visium; Visium HD: outs at 8 µm, or square_XXXum)."""
-    from omib_st.io import read_sample
+class Files:
+    """The inputs and outputs of one command, under the one output rule
+    (:func:`omib_st.io.safety.check_outputs`): checked before any work, again when more inputs
+    become known (the images a sample names) and again right before writing."""
 
-    return read_sample(path)
+    def __init__(self, args: argparse.Namespace, inputs: list, outputs: list):
+        self.force = bool(getattr(args, "force", False))
+        self.inputs = [Path(p) for p in inputs if p is not None]
+        self.outputs = [o for o in outputs if o is not None and o.path is not None]
+        self.check()
+
+    def check(self, outputs: list | None = None) -> None:
+        from omib_st.io.safety import check_outputs
+
+        check_outputs(self.outputs if outputs is None else outputs, self.inputs, force=self.force)
+
+    def read(self, path, what: str = "sample", *, plot: str | None = None, library_id=None):
+        """Read a sample (:func:`read_sample`) and add the image files it names to the inputs."""
+        adata = read_sample(path, what)
+        if plot:
+            from omib_st.io.validate import plot_problem
+
+            problem = plot_problem(adata, library_id)
+            if problem:
+                raise OmibError(problem)
+        sources = [
+            entry["metadata"]["source_image_path"]
+            for entry in (adata.uns.get("spatial") or {}).values()
+            if (entry.get("metadata") or {}).get("source_image_path")
+        ]
+        if sources:
+            self.inputs += [Path(s) for s in sources]
+            self.check()
+        return adata
+
+
+def output(path, flag: str, kind: str = "file", *, create_parent: bool = False):
+    """An :class:`~omib_st.io.safety.Output` (None when ``path`` is None)."""
+    from omib_st.io.safety import Output
+
+    return None if path is None else Output(Path(path), flag, kind, create_parent)
+
+
+def checkpoint_output(config):
+    """``train.checkpoint_dir`` as an output folder (None when unset)."""
+    return output(config.train.checkpoint_dir, "train.checkpoint_dir", "folder", create_parent=True)
+
+
+def read_sample(path: str, what: str = "sample"):
+    """An h5ad file or a Space Ranger folder (Visium; Visium HD: outs at 8 µm, or square_XXXum),
+    refused in one line when it is empty or its ``uns["spatial"]`` slots have the wrong type."""
+    from omib_st.io import read_sample
+    from omib_st.io.validate import layout_problems
+
+    adata = read_sample(path)
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        missing = "genes" if adata.n_vars == 0 else "spots"
+        raise OmibError(
+            f"the AnnData is empty ({adata.n_obs} spots × {adata.n_vars} genes): the {what} "
+            f"{path} has no {missing}",
+            "check the input file and any filtering applied before",
+        )
+    problems = layout_problems(adata)
+    if problems:
+        raise OmibError(f"{what} {path}: {problems[0]}")
+    return adata
 
 
 def output_for(sample: str, out: str | None, suffix: str = ".omib.h5ad") -> Path:
-    """``out``, or ``<sample>.omib.h5ad`` beside the input; never the input itself."""
+    """``out``, or ``<sample>.omib.h5ad`` beside the input."""
     source = Path(sample)
-    target = Path(out) if out else source.with_name(source.name.removesuffix(".h5ad") + suffix)
-    if target.resolve() == source.resolve():
+    return Path(out) if out else source.with_name(source.name.removesuffix(".h5ad") + suffix)
+
+
+def check_scores(adata, key: str = "omib") -> None:
+    """Refuse to write scores that are not finite."""
+    import numpy as np
+
+    scores = np.asarray(adata.obs[f"{key}_score"], dtype=np.float64)
+    bad = ~np.isfinite(scores)
+    if bad.any():
         raise OmibError(
-            f"the output {target} is the input file",
-            "give another -o; the input is never overwritten",
+            f"{int(bad.sum())} of {len(scores)} scores came out NaN or infinite; nothing was written",
+            "check the sample for extreme values, or refit the model (its weights may be broken)",
         )
-    return target
-
-
-def check_writable(paths: list[Path], force: bool) -> None:
-    """Refuse before any work starts if an output exists (unless --force)."""
-    for path in paths:
-        if path is not None and Path(path).exists() and not force:
-            raise OmibError(f"{path} already exists", "choose another output or pass --force")
 
 
 def write_outputs(
     adata,
     h5ad: Path,
     plot: str | None,
-    force: bool,
+    files: Files,
     truth: str | None = None,
     stack: contextlib.ExitStack | None = None,
 ) -> None:
@@ -132,11 +216,10 @@ def write_outputs(
     """
     from omib_st.io import atomic_path, write_h5ad
 
+    check_scores(adata)
+    files.check([o for o in files.outputs if o.path in (Path(h5ad), plot and Path(plot))])
     with contextlib.ExitStack() as own:
         staging = own if stack is None else stack
-        for path in (h5ad, plot):
-            if path and Path(path).exists() and not force:
-                raise OmibError(f"{path} already exists", "choose another output or pass --force")
         write_h5ad(adata, staging.enter_context(atomic_path(h5ad)))
         if plot:
             import matplotlib
@@ -146,6 +229,7 @@ def write_outputs(
 
             from omib_st.pl import anomaly
 
+            quiet_import("squidpy")
             figure = anomaly(adata, truth=truth)
             try:
                 tmp = staging.enter_context(atomic_path(Path(plot)))
@@ -154,9 +238,31 @@ def write_outputs(
                 plt.close(figure)
 
 
+def quiet_import(name: str) -> None:
+    """Import ``name`` without the warnings its dependencies emit on import (squidpy: docrep's
+    SyntaxWarnings), which the user cannot act on; the global filters are left as they were."""
+    import importlib
+    import sys
+    import warnings
+
+    if name not in sys.modules:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            importlib.import_module(name)
+
+
 def summary(adata, key: str = "omib") -> str:
     info = adata.uns[key]
     n_anomalous = int(adata.obs[f"{key}_anomaly"].sum())
     image = "expression + H&E" if info.get("image_used") else "expression only (no image)"
     return (f"{adata.n_obs} spots scored ({image}, mode: {info['mode']}); {n_anomalous} "
             f"({n_anomalous / adata.n_obs:.1%}) above the threshold {info['threshold']:.3g}")  # fmt: skip
+
+
+def load_model(path: str):
+    """A saved model whose text files are first read with bounded size, depth and aliases."""
+    from omib_st.model import OmibDetector
+    from omib_st.model.checks import check_model_text
+
+    check_model_text(path)
+    return OmibDetector.load(path)

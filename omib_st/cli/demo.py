@@ -33,11 +33,13 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from omib_st.cli._common import check_writable, summary, write_outputs
+    from omib_st.cli._common import Files, check_seed, output, summary, write_outputs
 
+    check_seed(args.seed)
     out = Path(args.out)
     h5ad, png = out / "demo.h5ad", out / "demo.png"
-    check_writable([h5ad, png], args.force)
+    outputs = [output(path, "--out", create_parent=True) for path in (h5ad, png)]
+    files = Files(args, inputs=[], outputs=outputs)
     from sklearn.metrics import roc_auc_score
 
     import omib_st as om
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     om.tl.detect(sample, model=detector)
     elapsed = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
-    write_outputs(sample, h5ad, str(png), args.force, truth="lesion")
+    write_outputs(sample, h5ad, png, files, truth="lesion")
     truth = sample.obs["is_anomaly"].to_numpy()
     scores = sample.obs["omib_score"].to_numpy()
     per_kind = []

@@ -25,38 +25,47 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     from omib_st.cli._common import (
+        Files,
         build_config,
-        check_writable,
+        check_seed,
+        checkpoint_output,
         is_main_process,
+        load_model,
+        output,
         output_for,
-        read_sample,
         refuse_config_with_model,
         summary,
         write_outputs,
     )
     from omib_st.errors import OmibError
 
-    out = output_for(args.sample, args.out)
-    check_writable([out, args.plot], args.force)
     if sum(x is not None for x in (args.reference, args.model, args.normal_key)) > 1:
         raise OmibError(
             "give only one of --reference, --model and --normal-key", "pick one reference choice"
         )
+    check_seed(args.seed)
     if args.model:
         refuse_config_with_model(args)
-    config = build_config(args)
-    adata = read_sample(args.sample)
+    config = build_config(args, train=not args.model)
+    out = output_for(args.sample, args.out)
+    checkpoints = None if args.model else checkpoint_output(config)
+    files = Files(
+        args,
+        inputs=[args.sample, *(args.reference or []), args.model, args.config],
+        outputs=[output(out, "-o"), output(args.plot, "--plot"), checkpoints],
+    )
+    adata = files.read(args.sample, plot=args.plot, library_id=args.library_id)
     import omib_st as om
 
     model = None
     if args.model:
-        model = om.model.OmibDetector.load(args.model)
+        model = load_model(args.model)
         if args.device is not None:
             model.config = om.config.replace(model.config, **{"train.device": args.device})
     elif not (args.reference or args.normal_key):
         print("omib-st detect: no reference given: self-referenced mode (trains on the sample itself; "
               "the weakest mode)", file=sys.stderr)  # fmt: skip
-    reference = [read_sample(r) for r in args.reference] if args.reference else None
+    reference = [files.read(r, "reference") for r in args.reference] if args.reference else None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="omib-st: no reference given")
         om.tl.detect(
@@ -66,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     if not is_main_process():
         return 0
-    write_outputs(adata, out, args.plot, args.force)
+    write_outputs(adata, out, args.plot, files)
     print(
         f"omib-st detect: {summary(adata)}\n  wrote {out}"
         + (f"\n  wrote {args.plot}" if args.plot else "")

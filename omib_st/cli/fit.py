@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from omib_st.cli._common import add_common, add_reference_choice
+from omib_st.cli._common import add_common, add_reference_choice, is_main_process
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,13 +24,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from omib_st.cli._common import Files, build_config, check_seed, checkpoint_output, output
 
-    from omib_st.cli._common import build_config, check_writable, is_main_process, read_sample
-
-    check_writable([Path(args.out)], args.force)
+    check_seed(args.seed)
     config = build_config(args)
-    references = [read_sample(r) for r in args.references]
+    files = Files(
+        args,
+        inputs=[*args.references, args.config],
+        outputs=[output(args.out, "--out", "model"), checkpoint_output(config)],
+    )
+    references = [files.read(r, "reference") for r in args.references]
     from omib_st.model import OmibDetector
 
     detector = OmibDetector(config).fit(
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if not is_main_process():
         return 0
+    files.check(files.outputs[:1])
     detector.save(args.out, force=args.force)
     t = detector.training
     print(f"omib-st fit: trained on {t['n_train_spots']} spots of {t['n_reference_sections']} section(s), "

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from omib_st.errors import OmibError, short_name
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -43,30 +45,37 @@ def _expression_kind(matrix) -> str:
 
 
 def _image_lines(adata) -> list[str]:
+    from omib_st.errors import OmibError
     from omib_st.io import image_size
+    from omib_st.io.validate import is_file, is_number, layout_problems
 
+    if layout_problems(adata):
+        return ['uns["spatial"] is malformed (see the problems below)']
     lines = []
     for lib, entry in (adata.uns.get("spatial") or {}).items():
         scalefactors = dict(entry.get("scalefactors") or {})
         diameter = scalefactors.get("spot_diameter_fullres")
-        spot = f"{float(diameter):.1f} px" if diameter is not None else "unknown"
-        lines.append(f"library {lib}: spot diameter {spot} at full resolution")
+        spot = f"{float(diameter):.1f} px" if is_number(diameter) else "unknown"
+        lines.append(f"library {short_name(lib)}: spot diameter {spot} at full resolution")
         for res, image in (entry.get("images") or {}).items():
             shape = np.shape(image)
             scalef = scalefactors.get(f"tissue_{res}_scalef")
             text = f"  {res}: {shape[1]}×{shape[0]} px" if len(shape) >= 2 else f"  {res}: {shape}"
-            if scalef is not None:
+            if is_number(scalef):
                 text += f", tissue_{res}_scalef {float(scalef):.4g}"
-                if diameter is not None:
+                if is_number(diameter):
                     text += f", spot {float(diameter) * float(scalef):.1f} px"
             lines.append(text)
         source = (entry.get("metadata") or {}).get("source_image_path")
         if source:
-            if Path(str(source)).is_file():
-                width, height = image_size(source)
-                lines.append(f"  fullres: {width}×{height} px, {source}")
+            if is_file(source):
+                try:
+                    width, height = image_size(source)
+                    lines.append(f"  fullres: {width}×{height} px, {short_name(source)}")
+                except OmibError as err:
+                    lines.append(f"  fullres: {short_name(source)} (unreadable: {err})")
             else:
-                lines.append(f"  fullres: {source} (file not found)")
+                lines.append(f"  fullres: {short_name(source)} (file not found)")
         if not entry.get("images") and not source:
             lines.append("  no image")
     return lines or ['no uns["spatial"] (no image, no scale factors)']
@@ -74,8 +83,8 @@ def _image_lines(adata) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from omib_st.config import GraphConfig
-    from omib_st.errors import OmibError
     from omib_st.io import find_problems, get_coords, read_sample
+    from omib_st.io.validate import coordinate_problems
     from omib_st.pp import spatial_graph
 
     path = Path(args.sample)
@@ -92,16 +101,19 @@ def run(args: argparse.Namespace) -> int:
         adata, layer=args.layer, require_image=True, library_id=args.library_id
     )
     config = GraphConfig()
-    try:
-        graph = spatial_graph(
-            get_coords(adata),
-            method=config.method,
-            n_neighbors=config.n_neighbors,
-            n_rings=config.n_rings,
-        )
-        print(f"spatial graph ({config.method}): mean degree {graph.nnz / adata.n_obs:.2f}")
-    except OmibError as err:
-        print(f"spatial graph ({config.method}): not built ({err})")
+    if coordinate_problems(adata):
+        print(f"spatial graph ({config.method}): not built (see the problems below)")
+    else:
+        try:
+            graph = spatial_graph(
+                get_coords(adata),
+                method=config.method,
+                n_neighbors=config.n_neighbors,
+                n_rings=config.n_rings,
+            )
+            print(f"spatial graph ({config.method}): mean degree {graph.nnz / adata.n_obs:.2f}")
+        except OmibError as err:
+            print(f"spatial graph ({config.method}): not built ({err})")
     if problems:
         print(f"{len(problems)} problem(s):")
         for problem in problems:

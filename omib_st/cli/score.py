@@ -24,10 +24,12 @@ def run(args: argparse.Namespace) -> int:
     import contextlib
 
     from omib_st.cli._common import (
+        Files,
         check_device,
-        check_writable,
+        check_seed,
+        load_model,
+        output,
         output_for,
-        read_sample,
         refuse_config_with_model,
         summary,
         write_outputs,
@@ -43,13 +45,18 @@ def run(args: argparse.Namespace) -> int:
         raise OmibError(
             "--plot names one file but several samples were given", "score one sample per --plot"
         )
-    outputs = [output_for(s, args.out) for s in args.samples]
-    check_writable([*outputs, args.plot], args.force)
+    check_seed(args.seed)
     refuse_config_with_model(args)
+    outputs = [output_for(s, args.out) for s in args.samples]
+    files = Files(
+        args,
+        inputs=[*args.samples, args.model],
+        outputs=[*(output(o, "-o") for o in outputs), output(args.plot, "--plot")],
+    )
     check_device(args.device)
     import omib_st as om
 
-    model = om.model.OmibDetector.load(args.model)
+    model = load_model(args.model)
     overrides = {
         k: v for k, v in (("train.device", args.device), ("train.seed", args.seed)) if v is not None
     }
@@ -58,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
     lines = []
     with contextlib.ExitStack() as staged:  # every output appears at the end, or none does
         for sample, out in zip(args.samples, outputs):
-            adata = read_sample(sample)
+            adata = files.read(sample, plot=args.plot, library_id=args.library_id)
             om.tl.detect(adata, model=model, layer=args.layer, library_id=args.library_id)
-            write_outputs(adata, out, args.plot, args.force, stack=staged)
+            write_outputs(adata, out, args.plot, files, stack=staged)
             lines.append(f"omib-st score: {sample}: {summary(adata)}\n  wrote {out}")
             del adata
     print("\n".join(lines))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from omib_st.errors import OmibError
+from omib_st.io.safety import write_failure
 
 
 def _remove(path: Path) -> None:
@@ -26,8 +27,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary path does not exist yet: write a file or create a folder there. It sits in the
     same folder as ``path`` (so the final rename is atomic) and keeps its suffix (so writers that
     pick a format from the extension still work). On success it replaces ``path``, whether a file
-    or a folder; on error it is removed and ``path`` is left untouched. Deciding whether an
-    existing ``path`` may be replaced is the caller's job.
+    or a folder; on error it is removed and ``path`` is left untouched, and a failed write (a
+    full disk, a lost permission) becomes one :class:`~omib_st.errors.OmibError` line. Deciding
+    whether an existing ``path`` may be replaced is the caller's job
+    (:func:`omib_st.io.safety.check_outputs`).
 
     Examples
     --------
@@ -53,6 +56,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             _remove(old)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         _remove(tmp)
+        failure = write_failure(err, path)
+        if failure is not None:  # a full disk, a permission lost meanwhile: one line
+            raise failure from None
         raise

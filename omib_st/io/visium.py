@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -12,8 +11,10 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-from omib_st.errors import OmibError
+from omib_st.errors import OmibError, short, short_name
 from omib_st.io.image import read_image
+from omib_st.io.safety import load_json
+from omib_st.io.validate import is_number
 
 _POSITION_COLUMNS = [
     "in_tissue",
@@ -57,15 +58,19 @@ def _text(value) -> str:
 
 def _read_positions(spatial: Path) -> pd.DataFrame:
     new, old = spatial / "tissue_positions.csv", spatial / "tissue_positions_list.csv"
-    if new.is_file():
-        positions = pd.read_csv(new, header=0, index_col=0)
-    elif old.is_file():
-        positions = pd.read_csv(old, header=None, index_col=0)
-    else:
+    if not (new.is_file() or old.is_file()):
         raise OmibError(
             f"no tissue_positions.csv or tissue_positions_list.csv in {spatial}",
             "give the Space Ranger output folder (the one holding spatial/)",
         )
+    file = new if new.is_file() else old
+    try:
+        positions = pd.read_csv(file, header=0 if file is new else None, index_col=0)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:  # EmptyDataError too
+        raise OmibError(
+            f"could not read {file} ({type(err).__name__}: {short_name(err)})",
+            "give an unmodified Space Ranger tissue_positions file",
+        ) from None
     if positions.shape[1] != len(_POSITION_COLUMNS):
         raise OmibError(
             f"{spatial} positions file has {positions.shape[1] + 1} columns; expected 6",
@@ -74,6 +79,29 @@ def _read_positions(spatial: Path) -> pd.DataFrame:
     positions.columns = _POSITION_COLUMNS
     positions.index = positions.index.astype(str)
     return positions
+
+
+def _numeric_positions(positions: pd.DataFrame, spatial: Path) -> pd.DataFrame:
+    """The position columns as numbers; one line naming the first that is not."""
+    fix = "give an unmodified Space Ranger tissue_positions file"
+    if positions.index.has_duplicates:
+        duplicated = positions.index[positions.index.duplicated()][0]
+        raise OmibError(
+            f"the tissue positions in {spatial} list barcode {short(duplicated)} more than once", fix
+        )
+    columns = {}
+    for column in _POSITION_COLUMNS:
+        values = pd.to_numeric(positions[column], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=np.float64))
+        if bad.any():
+            first = positions[column][bad].iloc[0]
+            raise OmibError(
+                f"the tissue positions in {spatial} have {int(bad.sum())} non-numeric value(s) in "
+                f"{column} (e.g. {short(first)} for barcode {short(positions.index[bad][0])})",
+                fix,
+            )
+        columns[column] = values
+    return pd.DataFrame(columns, index=positions.index)
 
 
 def _find_counts(folder: Path, counts_file: str) -> Path:
@@ -94,14 +122,11 @@ def _read_scalefactors(spatial: Path) -> dict[str, float]:
     file = spatial / "scalefactors_json.json"
     if not file.is_file():
         raise OmibError(f"{file} not found", "give an unmodified Space Ranger folder")
-    try:
-        raw = json.loads(file.read_text())
-    except json.JSONDecodeError as err:
-        raise OmibError(
-            f"{file} is not valid JSON ({err})",
-            "restore the scalefactors_json.json written by Space Ranger",
-        ) from None
-    return {k: float(v) for k, v in raw.items() if isinstance(v, int | float)}
+    fix = "restore the scalefactors_json.json written by Space Ranger"
+    raw = load_json(file, "scale factors", fix, max_bytes=1 << 20)
+    if not isinstance(raw, dict):
+        raise OmibError(f"{file} holds {short(raw)}, not a mapping of scale factors", fix)
+    return {str(k): float(v) for k, v in raw.items() if is_number(v)}
 
 
 def _read_images(spatial: Path) -> dict[str, np.ndarray]:
@@ -138,6 +163,7 @@ def _assemble(
     ``obsm["spatial"]`` and ``uns["spatial"][library_id]``, as documented in :func:`read_visium`.
     """
     adata.var_names_make_unique()
+    positions = _numeric_positions(positions, spatial)
     missing = adata.obs_names.difference(positions.index)
     if len(missing):
         raise OmibError(

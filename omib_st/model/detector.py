@@ -456,6 +456,9 @@ class OmibDetector:
                 f"{first[:200]})",
                 "refit the model",
             ) from None
+        from omib_st.model.checks import check_finite_model
+
+        check_finite_model(detector, path)  # NaN weights or statistics would score NaN
         return detector
 
 
