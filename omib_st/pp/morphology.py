@@ -1,0 +1,265 @@
+"""Morphology descriptors of H&E patches: stain, nuclei and texture, at a spot and around it.
+
+:func:`morphology_descriptors` turns uint8 patches ``[B, 3, H, W]`` into float32 ``[B, D]``
+(columns named by :data:`DESCRIPTOR_NAMES`); :func:`spot_descriptors` does it for every spot of
+a section, on the spot's patch and on a larger context patch around it. Descriptors are meant
+to be computed once per spot and cached, then z-scored before any distance is taken.
+
+Sizes (areas, distances) are in patch pixels, so compare descriptors only between patches cut
+at the same physical scale (:class:`~omib_st.pp.PatchExtractor` sizes patches from the spot
+diameter, so the same ``size`` and ``scale`` give the same µm per pixel in every section).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+from anndata import AnnData
+
+from omib_st.pp.stain import channels_last, optical_density, tissue_mask
+
+COLOUR_NAMES = (
+    "tissue_fraction", "od_mean", "grey_mean", "grey_std",
+    "h_mean", "h_std", "h_p90", "e_mean", "e_std", "e_p90",
+)  # fmt: skip
+"""Colour and stain statistics: fraction of tissue pixels, mean optical density, grey level,
+and haematoxylin / eosin channels of :func:`skimage.color.rgb2hed` over the whole patch."""
+NUCLEI_NAMES = (
+    "nuclei_count", "nuclei_density", "nuclei_area_fraction", "nucleus_area_mean",
+    "nucleus_area_std", "nucleus_eccentricity_mean", "nucleus_circularity_mean",
+    "nucleus_h_mean", "nucleus_h_std",
+)  # fmt: skip
+"""Nuclei segmented from the haematoxylin channel: count, count per 1,000 tissue pixels, share
+of the patch they cover, area (px) mean and sd, mean eccentricity (of the ellipse with the same
+second moments) and circularity (4π area / boundary pixels²), haematoxylin mean and sd over
+nuclear pixels."""
+GLCM_PROPS = ("contrast", "dissimilarity", "homogeneity", "energy", "correlation")
+GLCM_DISTANCES = (1, 3)
+GLCM_ANGLES = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
+GLCM_LEVELS = 16
+"""Grey levels of the co-occurrence matrices (props averaged over :data:`GLCM_ANGLES`)."""
+LBP_POINTS, LBP_RADIUS = 8, 1
+"""Uniform local binary patterns: ``LBP_POINTS + 2`` codes, histogram as fractions."""
+TEXTURE_NAMES = (
+    *(f"glcm_{prop}_d{d}" for d in GLCM_DISTANCES for prop in GLCM_PROPS),
+    *(f"lbp_{k}" for k in range(LBP_POINTS + 2)),
+)
+DESCRIPTOR_NAMES = (*COLOUR_NAMES, *NUCLEI_NAMES, *TEXTURE_NAMES)
+"""Column names of :func:`morphology_descriptors`, in order."""
+NUCLEI_THRESHOLD = 0.08
+"""Haematoxylin level (``rgb2hed`` units, after a σ = 1 px blur) above which a pixel is nuclear."""
+MIN_NUCLEUS_AREA = 4
+"""Smallest nucleus in patch pixels; smaller connected components are noise."""
+CHUNK = 256
+"""Patches handled at once (bounds memory)."""
+_GREY = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)  # skimage.color.rgb2gray weights
+_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)  # 2-D 4-connectivity on a [B, H, W] stack
+_IN_PLANE[1] = [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+
+
+def morphology_descriptors(
+    patches,
+    *,
+    nuclei_threshold: float = NUCLEI_THRESHOLD,
+    min_nucleus_area: int = MIN_NUCLEUS_AREA,
+) -> np.ndarray:
+    """Descriptors of uint8 RGB patches ``[B, 3, H, W]`` (NumPy or torch): float32 ``[B, D]``.
+
+    Columns are :data:`DESCRIPTOR_NAMES`: colour / stain statistics, nuclei from the
+    haematoxylin channel and texture (grey-level co-occurrence at :data:`GLCM_DISTANCES`, uniform
+    local binary patterns). Each patch's row depends on that patch only.
+    """
+    rgb = channels_last(patches)
+    blocks = [_descriptors(rgb[i : i + CHUNK], nuclei_threshold, min_nucleus_area)
+              for i in range(0, len(rgb), CHUNK)]  # fmt: skip
+    if not blocks:
+        return np.zeros((0, len(DESCRIPTOR_NAMES)), dtype=np.float32)
+    return np.concatenate(blocks).astype(np.float32)
+
+
+def _descriptors(rgb: np.ndarray, threshold: float, min_area: int) -> np.ndarray:
+    from skimage.color import rgb2hed
+
+    hed = rgb2hed(rgb).astype(np.float32)
+    grey = rgb.astype(np.float32) @ _GREY / 255.0
+    tissue = tissue_mask(rgb)
+    return np.concatenate([
+        _colour(rgb, hed, grey, tissue), _nuclei(hed[..., 0], tissue, threshold, min_area),
+        _glcm(grey), _lbp(grey),
+    ], axis=1)  # fmt: skip
+
+
+def _colour(rgb, hed, grey, tissue) -> np.ndarray:
+    n = len(rgb)
+    h, e = hed[..., 0].reshape(n, -1), hed[..., 1].reshape(n, -1)
+    grey = grey.reshape(n, -1)
+    return np.stack([
+        tissue.reshape(n, -1).mean(axis=1), optical_density(rgb).sum(axis=-1).reshape(n, -1).mean(axis=1),
+        grey.mean(axis=1), grey.std(axis=1),
+        h.mean(axis=1), h.std(axis=1), np.percentile(h, 90, axis=1),
+        e.mean(axis=1), e.std(axis=1), np.percentile(e, 90, axis=1),
+    ], axis=1)  # fmt: skip
+
+
+def _nuclei(h: np.ndarray, tissue: np.ndarray, threshold: float, min_area: int) -> np.ndarray:
+    """Connected components of the blurred haematoxylin above ``threshold``, per patch."""
+    from scipy import ndimage
+
+    n, height, width = h.shape
+    mask = ndimage.gaussian_filter(h, sigma=(0, 1, 1)) > threshold
+    mask = ndimage.binary_opening(mask, structure=_IN_PLANE)
+    labels, n_labels = ndimage.label(mask, structure=_IN_PLANE)
+    boundary = mask & ~ndimage.binary_erosion(mask, structure=_IN_PLANE)
+    pixels = np.flatnonzero(labels)
+    label = labels.ravel()[pixels]
+    patch, y, x = np.unravel_index(pixels, labels.shape)
+    y, x = y.astype(np.float64), x.astype(np.float64)
+
+    def per_label(weights=None):
+        return np.bincount(label, weights, minlength=n_labels + 1)[1:]
+
+    area = per_label()
+    owner = (per_label(patch) / np.maximum(area, 1)).round().astype(np.int64)
+    my, mx = per_label(y) / np.maximum(area, 1), per_label(x) / np.maximum(area, 1)
+    vyy = per_label(y * y) / np.maximum(area, 1) - my**2
+    vxx = per_label(x * x) / np.maximum(area, 1) - mx**2
+    vxy = per_label(x * y) / np.maximum(area, 1) - mx * my
+    half_sum, root = (vxx + vyy) / 2, np.sqrt(((vxx - vyy) / 2) ** 2 + vxy**2)
+    major, minor = half_sum + root, np.maximum(half_sum - root, 0)
+    eccentricity = np.sqrt(1 - minor / np.maximum(major, 1e-12)) * (major > 0)
+    perimeter = per_label(boundary.ravel()[pixels].astype(np.float64))
+    circularity = 4 * np.pi * area / np.maximum(perimeter, 1) ** 2
+
+    keep = area >= min_area
+    owner, area = owner[keep], area[keep]
+
+    def per_patch(weights=None):
+        return np.bincount(owner, weights, minlength=n).astype(np.float64)
+
+    count = per_patch()
+    safe = np.maximum(count, 1)
+    area_mean = per_patch(area) / safe
+    area_std = np.sqrt(np.maximum(per_patch(area**2) / safe - area_mean**2, 0))
+    nuclear = keep[label - 1]  # nuclear pixels of kept nuclei
+    in_patch, values = patch[nuclear], h.ravel()[pixels[nuclear]].astype(np.float64)
+    n_px = np.bincount(in_patch, minlength=n).astype(np.float64)
+    h_mean = np.bincount(in_patch, values, minlength=n) / np.maximum(n_px, 1)
+    h_var = np.bincount(in_patch, values**2, minlength=n) / np.maximum(n_px, 1) - h_mean**2
+    tissue_px = tissue.reshape(n, -1).sum(axis=1)
+    return np.stack([
+        count, 1000 * count / np.maximum(tissue_px, 1), n_px / (height * width), area_mean,
+        area_std, per_patch(eccentricity[keep]) / safe, per_patch(circularity[keep]) / safe,
+        h_mean, np.sqrt(np.maximum(h_var, 0)),
+    ], axis=1)  # fmt: skip
+
+
+def glcm_matrices(grey: np.ndarray, levels: int = GLCM_LEVELS) -> np.ndarray:
+    """Symmetric, normalised grey-level co-occurrence matrices of a ``[B, H, W]`` grey stack in
+    [0, 1], all patches at once: ``[levels, levels, len(GLCM_DISTANCES), B × len(GLCM_ANGLES)]``,
+    angle fastest; for one patch, what :func:`skimage.feature.graycomatrix` gives."""
+    n, height, width = grey.shape
+    q = np.minimum((grey * levels).astype(np.int64), levels - 1)
+    offsets = (np.arange(n) * levels * levels)[:, None, None]
+    out = np.zeros((levels, levels, len(GLCM_DISTANCES), n * len(GLCM_ANGLES)))
+    for d_idx, distance in enumerate(GLCM_DISTANCES):
+        for a_idx, angle in enumerate(GLCM_ANGLES):
+            dr, dc = round(np.sin(angle) * distance), round(np.cos(angle) * distance)
+            rows, cols = (
+                slice(max(0, -dr), height - max(0, dr)),
+                slice(max(0, -dc), width - max(0, dc)),
+            )
+            first = q[:, rows, cols]
+            second = q[:, rows.start + dr : rows.stop + dr, cols.start + dc : cols.stop + dc]
+            counts = np.bincount((offsets + first * levels + second).ravel(),
+                                 minlength=n * levels * levels).reshape(n, levels, levels)  # fmt: skip
+            counts = counts + counts.transpose(0, 2, 1)
+            counts = counts / np.maximum(counts.sum(axis=(1, 2), keepdims=True), 1)
+            out[:, :, d_idx, a_idx :: len(GLCM_ANGLES)] = counts.transpose(1, 2, 0)
+    return out
+
+
+def _glcm(grey: np.ndarray) -> np.ndarray:
+    from skimage.feature import graycoprops
+
+    matrices = glcm_matrices(grey)
+    n_angles = len(GLCM_ANGLES)
+    props = [graycoprops(matrices, prop).reshape(len(GLCM_DISTANCES), -1, n_angles).mean(axis=2)
+             for prop in GLCM_PROPS]  # fmt: skip  # each [n_distances, B]
+    return np.stack(props, axis=1).reshape(-1, grey.shape[0]).T  # distance-major, prop-minor
+
+
+def _lbp(grey: np.ndarray) -> np.ndarray:
+    from skimage.feature import local_binary_pattern
+
+    n_codes = LBP_POINTS + 2
+    grey8 = np.rint(grey * 255).astype(np.uint8)
+    codes = np.stack([local_binary_pattern(g, LBP_POINTS, LBP_RADIUS, method="uniform")
+                      for g in grey8]).astype(np.int64)  # fmt: skip
+    offsets = (np.arange(len(grey)) * n_codes)[:, None, None]
+    hist = np.bincount((codes + offsets).ravel(), minlength=len(grey) * n_codes)
+    return hist.reshape(len(grey), n_codes) / codes[0].size
+
+
+# ---------------------------------------------------------------------- per spot
+def descriptor_names(context: bool = True) -> list[str]:
+    """Columns of :func:`spot_descriptors`: ``spot:<name>`` then, with context,
+    ``context:<name>``."""
+    return [f"{where}:{name}" for where in ("spot", "context")[: 1 + context]
+            for name in DESCRIPTOR_NAMES]  # fmt: skip
+
+
+def patch_descriptors(
+    extractor,
+    spots: np.ndarray | None = None,
+    *,
+    batch_size: int = CHUNK,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    **kwargs,
+) -> np.ndarray:
+    """:func:`morphology_descriptors` of the patches of a :class:`~omib_st.pp.PatchExtractor`
+    (all spots, or ``spots``), cut batch by batch; ``transform`` maps each uint8 batch first
+    (stain normalisation, augmentation)."""
+    spots = np.arange(len(extractor)) if spots is None else np.asarray(spots)
+    blocks = [np.zeros((0, len(DESCRIPTOR_NAMES)), dtype=np.float32)]
+    for start in range(0, len(spots), batch_size):
+        patches = extractor[spots[start : start + batch_size]]
+        blocks.append(
+            morphology_descriptors(transform(patches) if transform else patches, **kwargs)
+        )
+    return np.concatenate(blocks)
+
+
+def spot_descriptors(
+    adata: AnnData,
+    *,
+    size: int = 64,
+    context: float | None = 3.0,
+    context_size: int | None = None,
+    library_id: str | None = None,
+    image: np.ndarray | str | os.PathLike | None = None,
+    batch_size: int = CHUNK,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    **kwargs,
+) -> np.ndarray:
+    """Morphology of every spot of ``adata``: float32 ``[n_spots, D]`` or, with ``context``,
+    ``[n_spots, 2 D]`` (columns :func:`descriptor_names`).
+
+    The spot patch spans one spot diameter at ``size`` px; the context patch spans ``context``
+    diameters around the same centre at ``context_size`` px (default ``size`` × ``context``, the
+    same µm per pixel as the spot patch). Patches come from
+    :meth:`~omib_st.pp.PatchExtractor.from_adata` (``library_id``, ``image`` as there).
+    """
+    from omib_st.pp.patches import PatchExtractor
+
+    scales = [(1.0, size)]
+    if context:
+        scales.append((float(context), context_size or int(round(size * context))))
+    blocks = []
+    for scale, side in scales:
+        extractor = PatchExtractor.from_adata(adata, size=side, scale=scale,
+                                              library_id=library_id, image=image)  # fmt: skip
+        blocks.append(patch_descriptors(extractor, batch_size=batch_size, transform=transform,
+                                        **kwargs))  # fmt: skip
+    return np.concatenate(blocks, axis=1)
