@@ -18,6 +18,10 @@ class OmibError(ValueError):
         super().__init__(" ".join(message.split()))
 
 
+class WriteError(OmibError):
+    """An output could not be written (a full disk, a lost permission); nothing was written."""
+
+
 SHOWN = 100
 """Characters of a user-supplied value shown in an error message."""
 

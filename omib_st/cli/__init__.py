@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 
 from omib_st import __version__
-from omib_st.errors import OmibError
+from omib_st.errors import OmibError, WriteError
 
 _COMMANDS = ("demo", "detect", "fit", "score", "info", "benchmark")
 
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except OmibError as err:
         print(f"omib-st {args.command}: error: {err}", file=sys.stderr)
+        if isinstance(err, WriteError) and argv is None:
+            _exit_now(2)
         return 2
     except KeyboardInterrupt:
         print(f"omib-st {args.command}: interrupted; nothing was written.", file=sys.stderr)
@@ -49,6 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # the environment (a full disk, a folder made read-only meanwhile)
         print(f"omib-st {args.command}: error: {_os_error(err)}", file=sys.stderr)
         return 2
+
+
+def _exit_now(code: int) -> None:
+    """End the ``omib-st`` process now: after a failed write (a full disk) HDF5 may crash
+    while the interpreter shuts down, turning exit code 2 into a segmentation fault."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _os_error(err: OSError) -> OmibError:

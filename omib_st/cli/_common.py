@@ -214,6 +214,8 @@ def write_outputs(
     With ``stack`` the files stay staged as temporary files until the stack closes, so several
     samples' outputs appear together, or none when one of them fails.
     """
+    import warnings
+
     from omib_st.io import atomic_path, write_h5ad
 
     check_scores(adata)
@@ -230,7 +232,10 @@ def write_outputs(
             from omib_st.pl import anomaly
 
             quiet_import("squidpy")
-            figure = anomaly(adata, truth=truth)
+            with warnings.catch_warnings():  # the plotting stack's deprecation notices
+                for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                    warnings.simplefilter("ignore", category)
+                figure = anomaly(adata, truth=truth)
             try:
                 tmp = staging.enter_context(atomic_path(Path(plot)))
                 figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")

@@ -63,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         if args.device is not None:
             model.config = om.config.replace(model.config, **{"train.device": args.device})
     elif not (args.reference or args.normal_key):
+        from omib_st.model.tissue_data import check_section, has_image
+
+        use_image = has_image(adata) if not args.no_image else False
+        check_section(adata, config, use_image=use_image, layer=args.layer,
+                      library_id=args.library_id)  # fmt: skip
         print("omib-st detect: no reference given: self-referenced mode (trains on the sample itself; "
               "the weakest mode)", file=sys.stderr)  # fmt: skip
     reference = [files.read(r, "reference") for r in args.reference] if args.reference else None

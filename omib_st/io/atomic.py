@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import re
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +21,16 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists() or path.is_symlink():
         path.unlink(missing_ok=True)
+
+
+_TEMPORARY = re.compile(r"\.(?P<stem>.*)\.tmp-[0-9a-f]{8}(?P<suffix>.*)")
+
+
+def _final(path: Path) -> Path:
+    """The output a (possibly nested) temporary path stands for, for messages."""
+    while match := _TEMPORARY.fullmatch(path.name):
+        path = path.with_name(match["stem"] + match["suffix"])
+    return path
 
 
 @contextmanager
@@ -44,6 +57,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         )
     token = uuid.uuid4().hex[:8]
     tmp = path.with_name(f".{path.stem}.tmp-{token}{path.suffix}")
+    hooks = sys.unraisablehook, sys.excepthook
+    sys.unraisablehook = sys.excepthook = _ignore
     try:
         yield tmp
         if not (tmp.exists() or tmp.is_symlink()):
@@ -58,7 +73,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(tmp, path)
     except BaseException as err:
         _remove(tmp)
-        failure = write_failure(err, path)
+        failure = write_failure(err, _final(path))
         if failure is not None:  # a full disk, a permission lost meanwhile: one line
             raise failure from None
         raise
+    finally:
+        gc.collect()  # free what a failed writer left, while its complaints are ignored
+        sys.unraisablehook, sys.excepthook = hooks
+
+
+def _ignore(*args) -> None:
+    """``sys.unraisablehook`` and ``sys.excepthook`` during a write: h5py prints a traceback for
+    every dataset of a failed write that it cannot close (dozens of lines); the error says it
+    all."""

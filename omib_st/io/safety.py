@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omib_st.errors import OmibError, short_name
+from omib_st.errors import OmibError, WriteError, short_name
 
 MAX_DEPTH = 32
 """Deepest nesting accepted in a config file or a model folder's JSON/YAML."""
@@ -194,7 +194,7 @@ def _overlap(output: Path, source: Path) -> str | None:
         pass
     if inp.is_relative_to(out):
         return "holds the input"
-    if out.is_relative_to(inp):
+    if out.is_relative_to(inp) and inp.is_dir():
         return "lies inside the input folder"
     return None
 
@@ -314,7 +314,7 @@ def check_outputs(
 _FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
 
 
-def write_failure(err: BaseException, path: Path) -> OmibError | None:
+def write_failure(err: BaseException, path: Path) -> WriteError | None:
     """The one-line error for an exception raised while writing ``path``; None when it is not
     a write failure (then it is re-raised as it is)."""
     if isinstance(err, OmibError | KeyboardInterrupt):
@@ -324,11 +324,11 @@ def write_failure(err: BaseException, path: Path) -> OmibError | None:
     full = number in _FULL or "No space left" in text or "errno = 28" in text
     fix = "free some space (or choose another folder) and run again; nothing was written"
     if full:
-        return OmibError(f"the disk is full (or a file-size limit was hit) while writing {path}", fix)
+        return WriteError(f"the disk is full (or a file-size limit was hit) while writing {path}", fix)
     if isinstance(err, OSError) or "write failed" in text or "file write" in text:
         reason = short_name(getattr(err, "strerror", None) or (text.splitlines() or [""])[0] or
                             type(err).__name__)  # fmt: skip
-        return OmibError(
+        return WriteError(
             f"writing {path} failed ({reason})",
             "check free space and permissions of the folder and run again; nothing was written",
         )

@@ -19,9 +19,10 @@ _LOG_MAX = 20.0  # non-integer data whose maximum is below this looks log-transf
 MAX_SPOT_COUNTS = float(2**24)
 """Most UMIs one spot may hold (~16.8 million, 100× the deepest Visium spots; beyond it float32
 counts are no longer exact and normalisation hides the spot's depth)."""
-MAX_MEAN_DEGREE = 24.0
-"""Mean neighbours per spot, within 1.2 lattice spacings, beyond which the coordinates are
-degenerate (a hexagonal lattice has 6, a square one 4)."""
+MAX_MEAN_DEGREE = 12.0
+"""Mean neighbours per spot within 1.2 lattice spacings (the median nearest-neighbour distance)
+beyond which the coordinates are degenerate: twice a hexagonal lattice's 6 (a square lattice
+has 4, randomly packed beads about 1)."""
 
 
 def _msg(problem: str, fix: str | None = None) -> str:
