@@ -51,7 +51,8 @@ class OMIBConfig:
     reconstruction_weight: float = 1.0
     """Weight of the auxiliary reconstruction term (used only when a batch carries a target)."""
     head_bias: bool = False
-    """Bias in the one-class heads; False guards Deep SVDD against the constant-map collapse."""
+    """Bias in the heads of a Deep SVDD (``OneClass``) task, where False guards against the
+    constant-map collapse; every other task's heads have biases."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,8 @@ class TrainConfig:
     weight_decay: float = 1e-5
     patience: int = 10
     """Early stopping on the validation loss (stage 2) or training loss when no validation set."""
-    min_epochs: int = 30
-    """Main-stage epochs before early stopping may end the run: the one-class loss first rises
-    while the centres settle (her2st E1, seed 0: stopped after 11 main epochs, AUC 0.15 against
-    0.58 when trained to the end)."""
+    min_epochs: int = 0
+    """Main-stage epochs before early stopping may end the run."""
     val_fraction: float = 0.1
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -123,15 +122,14 @@ class GraphConfig:
 class PreprocessConfig:
     """Reference-aware expression preprocessing."""
 
-    n_top_genes: int = 2000
+    n_top_genes: int = 3000
     target_sum: float = 1e4
     min_spots: int = 3
     """Genes detected in fewer reference spots are dropped before HVG selection."""
-    thin_quantile: float | None = 0.25
+    thin_quantile: float | None = None
     """Thin every spot deeper than this quantile of the normal reference spots' library sizes to
-    that depth before normalising (binomial thinning; the depth is fixed at fit time and saved
-    with the model), so that depth differences between tissues do not read as anomalies (her2st:
-    tumour spots are 2–9× deeper than normal ones on three of six sections); None = off."""
+    that depth first (binomial thinning; the depth is fixed at fit time and saved with the
+    model); None = off: the likelihood takes each spot's library size as it is."""
 
 
 @dataclass(frozen=True)
@@ -155,9 +153,12 @@ class ExpressionEncoderConfig:
     out_dim: int = 64
     n_layers: int = 2
     dropout: float = 0.1
+    n_components: int = 50
+    """Input of the expression encoders: this many principal components of the reference-scaled
+    log-normalised expression (:class:`omib_st.pp.Projection`, fitted at fit time)."""
     target_hops: int = 1
-    """The expression target reconstructed from ξ: the spot's profile averaged over neighbours
-    this many graph hops away (0 = the spot's own, noisy profile)."""
+    """The expression target: the spot's counts summed with those of its neighbours up to this
+    many graph hops away (0 = the spot's own counts)."""
 
 
 @dataclass(frozen=True)
@@ -180,38 +181,24 @@ class ImageEncoderConfig:
 class ScoringConfig:
     """Turning scores into labels."""
 
-    evidence: str = "reconstruction"
-    """'+'-joined one-class evidence combined into the score: ``knn`` (distances of ξ and each μ_m to reference
-    spots), ``reconstruction`` (per-modality errors of reconstructing from ξ; the default), ``svdd``
-    (‖dDec(ξ) − c‖²; off by default: it ranks lesions *below* normal tissue in our measurements)."""
     combine: Literal["max", "mean"] = "max"
-    """How the parts' robust z-scores make one score: ``max`` (abnormal in any view) or ``mean``."""
-    knn_k: int = 10
-    max_reference_spots: int = 20000
-    """Reference spots whose ξ is kept for the kNN evidence (a random subset beyond this)."""
+    """How the modalities' robust z-scores make one score: ``max`` (abnormal in any view) or
+    ``mean``."""
     threshold: Literal["quantile", "mixture"] = "quantile"
-    """``quantile`` of held-out reference scores, or a two-component Gaussian mixture."""
+    """``quantile``: the ``quantile`` of the held-out normal reference spots' scores (smoothed on
+    their own sections, like the target's); ``mixture``: a two-component Gaussian mixture on the
+    target's scores."""
     quantile: float = 0.95
     prior_anomaly_fraction: float = 0.1
     """Prior weight of the anomalous component for ``mixture``."""
     depth_adjust: bool = False
     """Judge each spot's evidence against normal reference spots of the same sequencing depth (a
-    robust line in log library size fitted on held-out reference spots). Off by default: on
-    her2st B1, where shallow normal spots outscore deep tumour spots, the line fitted on the
-    reference did not carry over to the target (AUC 0.17 → 0.13); see docs/benchmarks.md."""
+    robust line in log library size fitted on held-out reference spots)."""
     smoothing: float = 0.5
     """Share of each spot's score replaced by the mean over its graph neighbours (0 = off):
     tissue regions span several spots, single-spot noise does not."""
     self_trim: float = 0.2
     """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
-
-    def __post_init__(self) -> None:
-        unknown = set(self.evidence.split("+")) - {"knn", "reconstruction", "svdd"}
-        if unknown:
-            raise OmibError(
-                f"unknown scoring.evidence part(s) {', '.join(sorted(unknown))}",
-                "use knn, reconstruction and/or svdd joined by '+'",
-            )
 
 
 @dataclass(frozen=True)
@@ -232,7 +219,7 @@ class DetectorConfig:
 _POSITIVE = {
     "latent_dim", "fused_dim", "n_tokens", "n_heads", "n_layers", "hidden_dim", "steps",
     "batch_size", "lr", "n_neighbors", "n_rings", "n_top_genes", "target_sum", "size", "scale",
-    "out_dim", "devices", "num_nodes", "r_max", "knn_k", "max_reference_spots", "max_spots",
+    "out_dim", "devices", "num_nodes", "r_max", "max_spots", "n_components",
 }  # fmt: skip
 _FRACTIONS = {
     "dropout", "r_momentum", "ema_momentum", "eval_fraction", "val_fraction", "quantile",

@@ -8,8 +8,9 @@ from pathlib import Path
 from omib_st.cli.benchmark import add_core_arguments, add_set_argument, core_overrides, parse_set
 
 _METHODS = (
-    "omib", "omib_concat", "omib_fixed_r", "omib_no_warmup", "omib_beta10", "knn", "knn_smooth",
-    "iforest", "iforest_smooth", "lof", "lof_smooth", "pca_error", "pca_error_smooth",
+    "omib", "omib_concat", "omib_fixed_r", "omib_no_warmup", "omib_beta10", "knn_scanpy",
+    "knn_scanpy_smooth", "knn", "knn_smooth", "iforest", "iforest_smooth", "lof", "lof_smooth",
+    "pca_error", "pca_error_smooth",
 )  # fmt: skip
 _DEFAULT = ("omib", *_METHODS[5:])
 
@@ -37,6 +38,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smoke-test preset (few genes and epochs); not a result")  # fmt: skip
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument(
+        "--nested", action="store_true",
+        help="nested leave-one-patient-out: omib-st's scoring choices picked on the other "
+        "patients only, with the --methods baselines on the same folds (writes nested.csv, "
+        "grid.csv, nested.md)",
+    )  # fmt: skip
     add_core_arguments(parser)
     parser.set_defaults(seed=None)
     add_set_argument(parser)
@@ -64,6 +71,15 @@ def run(args: argparse.Namespace) -> int:
         overrides.pop("train.device")
     overrides.update(parse_set(args.set))
     warnings.simplefilter("ignore", InvertedScoreWarning)  # the log line says it
+    if args.nested:
+        from omib_st.benchmarks.her2st.nested import nested_markdown, run_nested
+
+        baselines = [m for m in args.methods if not m.startswith("omib")]
+        table, _ = run_nested(args.data, seeds=seeds, baselines=baselines, overrides=overrides,
+                              out=args.out)  # fmt: skip
+        print(nested_markdown(table))
+        print(f"wrote {args.out}/nested.csv, grid.csv, nested.md")
+        return 0
     table, _ = run_benchmark(
         args.data, methods=args.methods, seeds=seeds, targets=args.targets, quick=args.quick,
         overrides=overrides, out=args.out,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 from anndata import AnnData
+from scipy import sparse
 
 from omib_st import __version__
 from omib_st.config import DetectorConfig, from_dict, to_dict
@@ -26,9 +27,9 @@ from omib_st.model.tissue_data import (
     prepare_section,
     require_image,
 )
-from omib_st.module import OMIB, OneClass
+from omib_st.module import OMIB, Likelihood
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
-from omib_st.pp import GeneAlignment, select_genes, thinning_depth
+from omib_st.pp import GeneAlignment, Projection, select_genes, thinning_depth
 from omib_st.scoring import (
     combine,
     mixture_threshold,
@@ -39,9 +40,9 @@ from omib_st.scoring import (
 from omib_st.train import FitResult, fit, make_loader, resolve_accelerator, resolve_precision
 
 WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
-FORMAT_VERSION = 2
-"""2: model.json and config.yaml are checksummed too, and score statistics carry a depth slope."""
-HEAD_DIM = 32
+FORMAT_VERSION = 3
+"""3: the likelihood task and the expression projection (2: checksummed model.json and
+config.yaml, score statistics with a depth slope)."""
 MIN_TRAIN_SPOTS = 4
 """Fewest training spots: the β estimate (MINE) needs two to train on and two held out."""
 
@@ -57,7 +58,8 @@ class DetectionResult:
     xi: np.ndarray
     """Fused representation ξ (μ path), ``n_spots × fused_dim``."""
     parts: dict[str, np.ndarray]
-    """Raw evidence before standardisation (``svdd``, ``reconstruction``)."""
+    """Per modality, the negative log-likelihood of the spot's target under the fused head
+    (before standardisation)."""
     threshold: float
     alignment: GeneAlignment
     info: dict[str, Any] = field(default_factory=dict)
@@ -69,9 +71,13 @@ class OmibDetector:
     Modalities: ``expression`` (a GNN over the spot's neighbourhood) and ``image`` (a timm CNN
     over its H&E patch). OMIB needs two modalities, so a single-modality model fuses two views of
     it: expression-only uses ``expression`` and ``spot`` (an MLP on the spot's own profile),
-    image-only uses ``image`` and ``thumbnail`` (an MLP on the patch's 8×8 thumbnail). The score
-    of a spot combines the robust z-scores, against held-out normal reference spots, of the
-    chosen evidence (by default each modality's reconstruction error from ξ).
+    image-only uses ``image`` and ``thumbnail`` (an MLP on the patch's 8×8 thumbnail).
+
+    The task (:class:`~omib_st.module.Likelihood`) is to predict the spot's own data: the counts
+    of its neighbourhood under a negative binomial with the observed library size, and the
+    image target under a Gaussian. The score of a spot is that negative log-likelihood under the
+    fused head, per modality, as robust z-scores against held-out normal reference spots,
+    combined (``scoring.combine``) and smoothed over the spatial graph.
 
     Parameters
     ----------
@@ -89,7 +95,10 @@ class OmibDetector:
         self.thin_to: float | None = None
         """UMIs that deeper spots are thinned to (``preprocess.thin_quantile``), fixed at fit."""
         self.threshold = float("nan")
-        self.reference_codes: dict[str, np.ndarray] = {}
+        self.projection: Projection | None = None
+        self.calibration: dict[str, np.ndarray] = {}
+        """Held-out normal reference spots and their neighbours: combined scores, graph (CSR
+        arrays) and the held-out positions, from which the threshold is taken."""
         self.training: dict[str, Any] = {}
         self._cache: FeatureCache | None = None
 
@@ -103,16 +112,14 @@ class OmibDetector:
     def _build(self, *, initial_weights: bool = True) -> OMIB:
         """The untrained module; ``initial_weights=False`` skips the backbone's starting weights
         (``image.pretrained`` / ``image.weights``), which a loaded model replaces anyway."""
-        c = self.config
-        torch.manual_seed(c.train.seed)
-        n_genes, thumbnail = len(self.genes), 3 * THUMBNAIL * THUMBNAIL
-        e = c.expression
+        c, e = self.config, self.config.expression
+        n_inputs, thumbnail = self.projection.n_components, 3 * THUMBNAIL * THUMBNAIL
         builders = {
             "expression": lambda: GraphEncoder(
-                n_genes, e.out_dim, hidden_dim=e.hidden_dim, n_layers=e.n_layers, layer=e.layer,
+                n_inputs, e.out_dim, hidden_dim=e.hidden_dim, n_layers=e.n_layers, layer=e.layer,
                 dropout=e.dropout,
             ),
-            "spot": lambda: MLP(n_genes, e.out_dim, (e.hidden_dim,), dropout=e.dropout),
+            "spot": lambda: MLP(n_inputs, e.out_dim, (e.hidden_dim,), dropout=e.dropout),
             "image": lambda: ImageEncoder(
                 c.image.backbone, c.image.out_dim,
                 freeze=c.image.freeze, pretrained=c.image.pretrained and initial_weights,
@@ -120,20 +127,23 @@ class OmibDetector:
             ),
             "thumbnail": lambda: MLP(thumbnail, c.image.out_dim, (e.hidden_dim,), dropout=e.dropout),
         }  # fmt: skip
-        encoders = {view: builders[view]() for view in self.modalities}
-        targets = {"expression": n_genes, "image": thumbnail}
-        reconstruction = {m: targets[m] for m in encoders if m in targets}
-        task = OneClass(HEAD_DIM, heads=list(encoders))
-        return OMIB(encoders, task, c.omib, reconstruction_dims=reconstruction)
+        parts = {}
+        if self.use_expression:
+            parts["expression"] = ("nb", len(self.genes))
+        if self.use_image:
+            parts["image"] = ("gaussian", thumbnail)
+        with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's RNG is untouched
+            torch.manual_seed(c.train.seed)
+            encoders = {view: builders[view]() for view in self.modalities}
+            return OMIB(encoders, Likelihood(parts), c.omib)
 
     def _dataset(
         self, sections: Sequence[Section], spots: np.ndarray | None = None
     ) -> TissueDataset:
         expression = self.config.expression
         return TissueDataset(
-            sections, spots, views=self.modalities, n_hops=expression.n_layers,
-            target_hops=expression.target_hops, cache=self._cache,
-        )  # fmt: skip
+            sections, spots, views=self.modalities, n_hops=expression.n_layers, cache=self._cache
+        )
 
     def _loader(self, dataset: TissueDataset, shuffle: bool, order: np.ndarray | None = None):
         train = self.config.train
@@ -205,7 +215,11 @@ class OmibDetector:
                 "give more reference spots",
             )
         train_spots, val_spots = np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
+        self._project(sections, train_spots)
         self.module = self._build()
+        if self.use_expression:
+            target = sparse.vstack([s.target for s in sections], format="csr")[train_spots]
+            self.module.task.set_dispersion("expression", torch.from_numpy(target.toarray()))
         self._cache = None
         if self.use_image and c.image.freeze and c.image.cache_features:
             self._cache = FeatureCache.build(
@@ -221,16 +235,7 @@ class OmibDetector:
             self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume,
             run_id=run_id,
         )  # fmt: skip
-        reference = rng.permutation(train_spots)[: c.scoring.max_reference_spots]
-        _, self.reference_codes = self._evidence(
-            self._dataset(sections, np.sort(reference)), knn=False
-        )
-        held_out = self._dataset(sections, val_spots if n_val else train_spots)
-        parts, _ = self._evidence(held_out)
-        depth = self._depth(held_out)
-        self.reference_stats = robust_stats(parts, depth, seed=c.train.seed)
-        combined = combine(parts, self.reference_stats, c.scoring.combine, depth)
-        self.threshold = quantile_threshold(combined, c.scoring.quantile)
+        self._calibrate(sections, val_spots if n_val else train_spots)
         cache_bytes = self._cache.nbytes if self._cache is not None else 0
         self._cache = None  # the cache is for the fit's spots only
         bound = result.bound.to_dict() if result.bound else {}
@@ -242,6 +247,49 @@ class OmibDetector:
         }  # fmt: skip
         return self
 
+    def _project(self, sections: Sequence[Section], train_spots: np.ndarray) -> None:
+        """Fit the expression projection on the training spots and give every section its
+        encoder input (:attr:`Section.features`)."""
+        expression = sparse.vstack([s.expression for s in sections], format="csr")
+        self.projection = Projection.fit(
+            expression[train_spots], self.config.expression.n_components, seed=self.config.train.seed
+        )
+        for section in sections:
+            section.features = self.projection(section.expression)
+
+    def _calibrate(self, sections: Sequence[Section], held_out: np.ndarray) -> None:
+        """Score statistics and threshold from the held-out normal reference spots, on the same
+        statistic the target gets: robust z-scores of each part, combined, then smoothed over
+        the spot's own section graph (its neighbours scored too)."""
+        c = self.config
+        full = self._dataset(sections)
+        needed = np.union1d(held_out, full.graph[held_out].indices)
+        dataset = self._dataset(sections, needed)
+        parts, _ = self._evidence(dataset)
+        where = np.searchsorted(needed, held_out)
+        depth = self._depth(dataset)
+        self.reference_stats = robust_stats(
+            {k: v[where] for k, v in parts.items()}, None if depth is None else depth[where],
+            seed=c.train.seed,
+        )  # fmt: skip
+        graph = full.graph[needed][:, needed]
+        self.calibration = {
+            "scores": combine(parts, self.reference_stats, c.scoring.combine, depth),
+            "indptr": graph.indptr, "indices": graph.indices, "held_out": where,
+        }  # fmt: skip
+        self.threshold = self.reference_threshold()
+
+    def reference_threshold(self) -> float:
+        """The ``scoring.quantile`` of the held-out reference spots' scores, smoothed with the
+        current ``scoring.smoothing`` over their own sections (so a changed smoothing stays
+        calibrated)."""
+        cal = self.calibration
+        n = len(cal["scores"])
+        graph = sparse.csr_matrix((np.ones(len(cal["indices"])), cal["indices"], cal["indptr"]),
+                                  shape=(n, n))  # fmt: skip
+        smoothed = smooth_scores(cal["scores"], graph, self.config.scoring.smoothing)
+        return quantile_threshold(smoothed[cal["held_out"]], self.config.scoring.quantile)
+
     # ------------------------------------------------------------------ score
     def _device(self) -> torch.device:
         device = torch.device(resolve_accelerator(self.config.train.device))
@@ -250,19 +298,13 @@ class OmibDetector:
         return device
 
     @torch.no_grad()
-    def _evidence(
-        self, dataset: TissueDataset, knn: bool = True
-    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Raw one-class evidence and the codes (ξ and each μ_m) of every spot of ``dataset``.
-
-        Parts: ``svdd``, ``reconstruction_<modality>``, and ``knn_xi`` / ``knn_<modality>``: the
-        mean distance of ξ (or of the modality's bottleneck mean μ_m) to its ``knn_k`` nearest
-        reference spots.
-        """
+    def _evidence(self, dataset: TissueDataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per-modality negative log-likelihood under the fused head and ξ, for every spot of
+        ``dataset`` (in item order)."""
         device = self._device()
         module = self.module.to(device).eval()
         parts: dict[str, list[np.ndarray]] = {}
-        codes: dict[str, list[np.ndarray]] = {}
+        xi: list[np.ndarray] = []
         order = dataset.spatial_order()  # compact batches; undone below
         precision = resolve_precision(self.config.train.precision, device.type)
         half = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
@@ -270,29 +312,15 @@ class OmibDetector:
             batch = _to_device(batch, device)
             with torch.autocast(device.type, dtype=half, enabled=half is not None):
                 output = module(batch["inputs"])
-                evidence_parts = module.anomaly_parts(output, batch["reconstruction"])
-            for name, value in evidence_parts.items():
+            for name, value in module.task.evidence(output.prediction, batch["target"]).items():
                 parts.setdefault(name, []).append(value.float().cpu().numpy())
-            for name, value in {"xi": output.xi, **output.mu}.items():
-                codes.setdefault(name, []).append(value.float().cpu().numpy())
+            xi.append(output.xi.float().cpu().numpy())
         evidence = {k: _unpermute(np.concatenate(v), order) for k, v in parts.items()}
-        code = {k: _unpermute(np.concatenate(v), order) for k, v in codes.items()}
-        if knn and "knn" in self.config.scoring.evidence.split("+"):
-            from sklearn.neighbors import NearestNeighbors
-
-            for name, reference in self.reference_codes.items():
-                k = min(self.config.scoring.knn_k, len(reference))
-                distances, _ = NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(code[name])
-                evidence[f"knn_{name}"] = distances.mean(axis=1)
-        return {name: evidence[name] for name in self._parts(evidence)}, code
+        return evidence, _unpermute(np.concatenate(xi), order)
 
     def _depth(self, dataset: TissueDataset) -> np.ndarray | None:
         """The covariate of depth-aware scoring for the spots of ``dataset`` (None when off)."""
         return dataset.depth[dataset.spots] if self.config.scoring.depth_adjust else None
-
-    def _parts(self, evidence: dict[str, np.ndarray]) -> list[str]:
-        chosen = self.config.scoring.evidence.split("+")
-        return [name for name in evidence if name.split("_")[0] in chosen]
 
     def _check_fitted(self) -> None:
         if self.module is None:
@@ -310,11 +338,12 @@ class OmibDetector:
             adata, self.genes, c, use_image=self.use_image, layer=layer, library_id=library_id,
             thin_to=self.thin_to,
         )  # fmt: skip
+        section.features = self.projection(section.expression)
         dataset = self._dataset([section])
-        parts, codes = self._evidence(dataset)
+        parts, xi = self._evidence(dataset)
         combined = combine(parts, self.reference_stats, c.scoring.combine, self._depth(dataset))
         scores = smooth_scores(combined, section.graph, c.scoring.smoothing)
-        threshold = self.threshold
+        threshold = self.reference_threshold()
         if c.scoring.threshold == "mixture":
             threshold = mixture_threshold(
                 scores, c.scoring.prior_anomaly_fraction, seed=c.train.seed
@@ -324,7 +353,7 @@ class OmibDetector:
             info["thin_to"] = self.thin_to
         if self.use_image:
             info["image_resolution"] = section.patches.resolution
-        return DetectionResult(scores.astype(np.float32), scores > threshold, codes["xi"].astype(np.float32),
+        return DetectionResult(scores.astype(np.float32), scores > threshold, xi.astype(np.float32),
                                parts, float(threshold), section.alignment, info)  # fmt: skip
 
     # ------------------------------------------------------------------ persistence
@@ -355,8 +384,11 @@ class OmibDetector:
             torch.save(
                 {
                     "module": state,
-                    "reference_codes": {
-                        k: torch.from_numpy(v) for k, v in self.reference_codes.items()
+                    "projection": {
+                        k: torch.from_numpy(v) for k, v in self.projection.state().items()
+                    },
+                    "calibration": {
+                        k: torch.from_numpy(np.asarray(v)) for k, v in self.calibration.items()
                     },
                 },
                 tmp / WEIGHTS,
@@ -445,10 +477,15 @@ class OmibDetector:
                 f"{first[:200]})",
                 "refit the model; only tensors are ever read from a model folder",
             ) from None
-        detector.module = detector._build(initial_weights=False)
         try:
+            detector.projection = Projection(
+                **{k: saved["projection"][k].numpy() for k in ("mean", "scale", "components")}
+            )
+            detector.calibration = {
+                k: saved["calibration"][k].numpy() for k in ("scores", "indptr", "indices", "held_out")
+            }
+            detector.module = detector._build(initial_weights=False)
             detector.module.load_state_dict(saved["module"])
-            detector.reference_codes = {k: v.numpy() for k, v in saved["reference_codes"].items()}
         except (KeyError, TypeError, AttributeError, RuntimeError) as err:
             first = (str(err).splitlines() or [type(err).__name__])[0]
             raise OmibError(

@@ -22,6 +22,8 @@ from omib_st.pp import (
     PatchExtractor,
     check_graph_size,
     check_shared_genes,
+    counts_matrix,
+    gene_counts,
     normalize_expression,
     spatial_graph,
 )
@@ -41,6 +43,10 @@ class Section:
     """One section ready for batching; ``patches`` is None when the image is not used."""
 
     expression: sparse.csr_matrix
+    """Log-normalised expression of the model's genes (the input of :attr:`features`)."""
+    target: sparse.csr_matrix
+    """The expression target: counts of the model's genes summed over the spot and its
+    neighbours up to ``expression.target_hops`` graph hops away."""
     graph: sparse.csr_matrix
     patches: PatchExtractor | None
     alignment: GeneAlignment
@@ -48,6 +54,9 @@ class Section:
     """log1p of each spot's library size (all genes), the covariate of depth-aware scoring."""
     coords: np.ndarray | None = None
     """Spot centres (``obsm["spatial"]``), used to batch spots in spatial order when scoring."""
+    features: np.ndarray | None = None
+    """The expression encoders' input, ``spots × n_components`` (:class:`~omib_st.pp.Projection`
+    of :attr:`expression`), set once the model's projection is known."""
 
     @property
     def n_spots(self) -> int:
@@ -64,19 +73,20 @@ def prepare_section(
     library_id: str | None = None,
     thin_to: float | None = None,
 ) -> Section:
-    """Validate ``adata`` and compute its expression matrix, spatial graph and patch extractor;
-    with ``thin_to``, deeper spots are thinned to that many UMIs before normalising."""
+    """Validate ``adata`` and compute its expression matrix, count target, spatial graph and
+    patch extractor; with ``thin_to``, deeper spots are thinned to that many UMIs first."""
     validate(adata, layer=layer, require_image=use_image, library_id=library_id)
     expression, alignment = normalize_expression(
         adata, genes, target_sum=config.preprocess.target_sum, layer=layer, thin_to=thin_to,
         seed=config.train.seed,
     )  # fmt: skip
-    counts = adata.X if layer is None else adata.layers[layer]
-    depth = np.log1p(np.asarray(counts.sum(axis=1), dtype=np.float64).ravel())
+    counts, _ = gene_counts(adata, genes, layer=layer, thin_to=thin_to, seed=config.train.seed)
+    depth = np.log1p(np.asarray(counts_matrix(adata, layer).sum(axis=1), dtype=np.float64).ravel())
     graph = spatial_graph(
         get_coords(adata), method=config.graph.method, n_neighbors=config.graph.n_neighbors,
         n_rings=config.graph.n_rings,
     )  # fmt: skip
+    target = neighbourhood_sum(counts, graph, config.expression.target_hops)
     patches = None
     if use_image:
         patch = config.patch
@@ -87,7 +97,7 @@ def prepare_section(
             resolution=patch.resolution,
             library_id=library_id,
         )
-    return Section(expression, graph, patches, alignment, depth, get_coords(adata))
+    return Section(expression, target, graph, patches, alignment, depth, get_coords(adata))
 
 
 def check_section(
@@ -136,33 +146,28 @@ def has_image(adata: AnnData) -> bool:
                for entry in libraries.values())  # fmt: skip
 
 
-def neighbourhood_mean(x: torch.Tensor, edge_index: torch.Tensor, hops: int) -> torch.Tensor:
-    """``hops`` rounds of averaging each spot with its graph neighbours, ``(D + I)⁻¹ (A + I)``.
+def neighbourhood_sum(counts: sparse.csr_matrix, graph: sparse.spmatrix, hops: int) -> sparse.csr_matrix:
+    """``(A + I)^hops · counts``: each spot's counts pooled with its neighbours' (``hops`` rounds).
 
-    The expression target the detector reconstructs: averaging over the neighbourhood removes most
-    of a single spot's sampling noise, so a region whose programme differs stands out. Exact for
-    spots whose ``hops``-hop neighbourhood lies in the (sub)graph.
+    The expression target: pooling over the neighbourhood removes most of a single spot's
+    sampling noise, so a region whose programme differs stands out, and the pooled library size
+    enters the likelihood.
     """
-    if hops == 0:
-        return x
-    source, target = edge_index
-    degree = torch.ones(x.size(0), dtype=x.dtype).index_add_(
-        0, target, torch.ones(target.numel(), dtype=x.dtype)
-    )
+    walk = (graph != 0).astype(np.float32) + sparse.identity(graph.shape[0], np.float32, "csr")
     for _ in range(hops):
-        x = x.index_add(0, target, x[source]) / degree[:, None]
-    return x
+        counts = walk @ counts
+    return sparse.csr_matrix(counts, dtype=np.float32)
 
 
 VIEWS = ("expression", "spot", "image", "thumbnail")
-"""What a batch can carry: the expression subgraph, the spot's own profile, the uint8 H&E patch,
-and the patch's 8×8 thumbnail (also the image's reconstruction target)."""
+"""What a batch can carry: the expression subgraph, the spot's own features, the uint8 H&E
+patch, and the patch's 8×8 thumbnail (also the image's target)."""
 
 
 class TissueDataset(Dataset):
     """Item i is a spot (global index over the concatenated sections); :meth:`collate` builds
-    ``{"inputs": {view: ...}, "reconstruction": {"expression" | "image": target}}`` for the
-    chosen ``views`` (see :data:`VIEWS`).
+    ``{"inputs": {view: ...}, "target": {"expression" | "image": ...}}`` for the chosen
+    ``views`` (see :data:`VIEWS`): the likelihood task's target parts.
 
     The expression input is the ``n_hops``-hop subgraph around the batch's spots (the GNN's
     receptive field), gathered from the CSR graph at a cost proportional to the subgraph, so
@@ -178,7 +183,6 @@ class TissueDataset(Dataset):
         *,
         views: Sequence[str] = ("expression", "image"),
         n_hops: int = 2,
-        target_hops: int = 1,
         cache: Any = None,
     ):
         self.sections = list(sections)
@@ -186,17 +190,18 @@ class TissueDataset(Dataset):
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.section_of = np.repeat(np.arange(len(sizes)), sizes)
         if len(self.sections) == 1:  # no copy of a (possibly huge) single section
-            self.expression = self.sections[0].expression.tocsr()
+            self.features = torch.from_numpy(self.sections[0].features)
+            self.target = self.sections[0].target.tocsr()
             graph = self.sections[0].graph.tocsr()
         else:
-            self.expression = sparse.vstack([s.expression for s in self.sections], format="csr")
+            self.features = torch.from_numpy(np.concatenate([s.features for s in self.sections]))
+            self.target = sparse.vstack([s.target for s in self.sections], format="csr")
             graph = sparse.block_diag([s.graph for s in self.sections], format="csr")
         self.graph = graph if graph.has_sorted_indices else graph.sorted_indices()
         self.depth = np.concatenate([s.depth for s in self.sections])
         self.views = tuple(views)
         self.spots = np.arange(self.offsets[-1]) if spots is None else np.asarray(spots)
-        self.n_hops = max(n_hops, target_hops)
-        self.target_hops = target_hops
+        self.n_hops = n_hops
         self.cache = cache
 
     def __len__(self) -> int:
@@ -234,28 +239,28 @@ class TissueDataset(Dataset):
     def collate(self, spots: Sequence[int] | np.ndarray) -> dict[str, Any]:
         spots = np.asarray(spots, dtype=np.int64)
         inputs: dict[str, Any] = {}
-        reconstruction: dict[str, torch.Tensor] = {}
+        target: dict[str, torch.Tensor] = {}
         if "expression" in self.views:
             from torch_geometric.data import Data
 
             subset, edge_index, seed_position = k_hop_subgraph(self.graph, spots, self.n_hops)
-            x = torch.from_numpy(self.expression[subset].toarray())
-            edge_index, seed_position = torch.from_numpy(edge_index), torch.from_numpy(seed_position)
-            inputs["expression"] = Data(x=x, edge_index=edge_index, seed=seed_position)
-            target = neighbourhood_mean(x, edge_index, self.target_hops)
-            reconstruction["expression"] = target[seed_position]
+            inputs["expression"] = Data(
+                x=self.features[torch.from_numpy(subset)],
+                edge_index=torch.from_numpy(edge_index), seed=torch.from_numpy(seed_position),
+            )  # fmt: skip
+            target["expression"] = torch.from_numpy(self.target[spots].toarray())
             if "spot" in self.views:
-                inputs["spot"] = x[seed_position]
+                inputs["spot"] = self.features[torch.from_numpy(spots)]
         if "image" in self.views:
             if self.cache is not None:
                 inputs["image"], thumbnail = self.cache[spots]
             else:
                 inputs["image"] = self.patches(spots)
                 thumbnail = thumbnails(inputs["image"])
-            reconstruction["image"] = thumbnail
+            target["image"] = thumbnail
             if "thumbnail" in self.views:
                 inputs["thumbnail"] = thumbnail
-        return {"inputs": inputs, "reconstruction": reconstruction}
+        return {"inputs": inputs, "target": target}
 
 
 def _z_order(coords: np.ndarray, bits: int = 16) -> np.ndarray:

@@ -91,16 +91,62 @@ def normalize_expression(
     genes = [str(g) for g in genes]
     if len(set(genes)) != len(genes):
         raise OmibError("the reference gene list has duplicates", "give each gene once")
-    counts = counts_matrix(adata, layer)
-    check_shared_genes(adata, genes)
-    if thin_to is not None:
-        counts = thin_counts(
-            counts, thin_to, seed=seed, spots=adata.obs_names, genes=adata.var_names
-        )
-    position = adata.var_names.get_indexer(genes)
-    present = position >= 0
+    counts = _counts(adata, genes, layer, thin_to, seed)
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
     scale = np.divide(target_sum, library, out=np.zeros_like(library), where=library > 0)
+    selected, alignment = _align(counts, adata.var_names, genes)
+    indices = selected.indices
+    indptr = selected.indptr
+    data = np.empty(len(selected.data), dtype=np.float32)
+    for first in range(0, adata.n_obs, _ROWS):  # float64 arithmetic, a block of rows at a time
+        last = min(first + _ROWS, adata.n_obs)
+        block = slice(indptr[first], indptr[last])
+        per_row = np.repeat(scale[first:last], np.diff(indptr[first : last + 1]))
+        data[block] = np.log1p(selected.data[block] * per_row)
+    out = sparse.csr_matrix((data, indices, indptr.copy()), shape=(adata.n_obs, len(genes)))
+    if not data.all():
+        out.eliminate_zeros()
+    return out, alignment
+
+
+def gene_counts(
+    adata: AnnData,
+    genes: Sequence[str],
+    *,
+    layer: str | None = None,
+    thin_to: float | None = None,
+    seed: int = 0,
+) -> tuple[sparse.csr_matrix, GeneAlignment]:
+    """Raw counts of ``adata`` on the columns ``genes`` (absent genes are 0), float32 CSR, after
+    the same optional thinning as :func:`normalize_expression`."""
+    genes = [str(g) for g in genes]
+    counts = _counts(adata, genes, layer, thin_to, seed)
+    selected, alignment = _align(counts, adata.var_names, genes)
+    out = sparse.csr_matrix(
+        (selected.data.astype(np.float32), selected.indices, selected.indptr),
+        shape=(adata.n_obs, len(genes)),
+    )
+    return out, alignment
+
+
+def _counts(
+    adata: AnnData, genes: list[str], layer: str | None, thin_to: float | None, seed: int
+) -> sparse.csr_matrix:
+    """Checked counts of ``adata`` sharing genes with ``genes``, thinned to ``thin_to``."""
+    counts = counts_matrix(adata, layer)
+    check_shared_genes(adata, genes)
+    if thin_to is None:
+        return counts
+    return thin_counts(counts, thin_to, seed=seed, spots=adata.obs_names, genes=adata.var_names)
+
+
+def _align(
+    counts: sparse.csr_matrix, var_names, genes: list[str]
+) -> tuple[sparse.csr_matrix, GeneAlignment]:
+    """``counts`` with its columns moved to the positions of ``genes`` (sorted indices; the
+    column count is left as the sample's) and how the genes matched."""
+    position = var_names.get_indexer(genes)
+    present = position >= 0
     columns = position[present]
     if len(columns) == counts.shape[1] and np.array_equal(columns, np.arange(len(columns))):
         selected = counts  # every gene, in order: no column selection (and no copy) needed
@@ -112,15 +158,8 @@ def normalize_expression(
         selected.sort_indices()
         target = np.flatnonzero(present)  # increasing, so column order stays sorted
         indices = target.astype(selected.indices.dtype)[selected.indices]
-    indptr = selected.indptr
-    data = np.empty(len(selected.data), dtype=np.float32)
-    for first in range(0, adata.n_obs, _ROWS):  # float64 arithmetic, a block of rows at a time
-        last = min(first + _ROWS, adata.n_obs)
-        block = slice(indptr[first], indptr[last])
-        per_row = np.repeat(scale[first:last], np.diff(indptr[first : last + 1]))
-        data[block] = np.log1p(selected.data[block] * per_row)
-    out = sparse.csr_matrix((data, indices, indptr.copy()), shape=(adata.n_obs, len(genes)))
-    if not data.all():
-        out.eliminate_zeros()
+    aligned = sparse.csr_matrix(
+        (selected.data, indices, selected.indptr), shape=(counts.shape[0], len(genes))
+    )
     missing = [g for g, ok in zip(genes, present) if not ok]
-    return out, GeneAlignment(n_genes=len(genes), n_missing=len(missing), missing=missing)
+    return aligned, GeneAlignment(n_genes=len(genes), n_missing=len(missing), missing=missing)

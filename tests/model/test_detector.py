@@ -23,7 +23,7 @@ def test_scores_every_spot_with_both_modalities(fitted, synthetic_adata):
     assert fitted.modalities == ["expression", "image"] and result.info["image_used"]
     assert result.scores.shape == (n,) and np.isfinite(result.scores).all()
     assert result.labels.dtype == bool and result.xi.shape == (n, 16)
-    assert set(result.parts) == {"reconstruction_expression", "reconstruction_image"}
+    assert set(result.parts) == {"expression", "image"}
     assert result.scores.std() > 0  # not collapsed
 
 
@@ -119,13 +119,27 @@ def test_graph_layers_by_name(tiny_config, synthetic_adata, layer):
     assert np.isfinite(detector.score(synthetic_adata).scores).all()
 
 
-def test_evidence_parts_follow_the_config(tiny_config, synthetic_adata):
-    config = replace(tiny_config, **{"scoring.evidence": "knn+svdd", "scoring.combine": "mean"})
-    detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
-    parts = detector.score(synthetic_adata).parts
-    assert set(parts) == {"knn_xi", "knn_expression", "knn_spot", "svdd"}
-    with pytest.raises(OmibError, match="unknown scoring.evidence"):
-        replace(tiny_config, **{"scoring.evidence": "knn+magic"})
+def test_score_is_the_fused_heads_negative_log_likelihood(fitted, synthetic_adata):
+    """One objective, one score: the parts are the likelihood task's loss per spot under the
+    fused head, and the score is their robust z-scores against the reference, combined
+    (max) and smoothed over the spatial graph."""
+    from omib_st.model.tissue_data import prepare_section
+    from omib_st.scoring import combine, smooth_scores
+
+    result = fitted.score(synthetic_adata)
+    section = prepare_section(synthetic_adata, fitted.genes, fitted.config, use_image=True)
+    section.features = fitted.projection(section.expression)
+    batch = fitted._dataset([section], np.arange(20)).collate(np.arange(20))
+    module = fitted.module.eval()
+    with torch.no_grad():
+        output = module(batch["inputs"])
+        nll = module.task.evidence(output.prediction, batch["target"])
+    for part in ("expression", "image"):
+        np.testing.assert_allclose(result.parts[part][:20], nll[part].numpy(), rtol=1e-4)
+    c = fitted.config.scoring
+    expected = smooth_scores(combine(result.parts, fitted.reference_stats, c.combine),
+                             section.graph, c.smoothing)  # fmt: skip
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_scores_do_not_depend_on_the_order_of_spots(fitted, synthetic_adata):
@@ -160,9 +174,10 @@ def test_bf16_autocast_scores_close_to_full_precision(fitted, synthetic_adata):
 
 
 def test_depth_thinning_is_fixed_at_fit_and_saved(tiny_config, synthetic_adata, tmp_path):
-    """preprocess.thin_quantile: the depth comes from the normal reference spots, is applied to
-    every section the model sees, reported in the result and kept by save / load."""
-    detector = OmibDetector(tiny_config).fit(synthetic_adata, use_image=False)  # q = 0.25
+    """preprocess.thin_quantile (off by default): the depth comes from the normal reference
+    spots, is applied to every section the model sees, reported and kept by save / load."""
+    config = replace(tiny_config, **{"preprocess.thin_quantile": 0.25})
+    detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
     depths = np.asarray(synthetic_adata.X.sum(axis=1)).ravel()
     assert detector.thin_to == pytest.approx(np.quantile(depths, 0.25))
     result = detector.score(synthetic_adata)
@@ -170,7 +185,21 @@ def test_depth_thinning_is_fixed_at_fit_and_saved(tiny_config, synthetic_adata, 
     loaded = OmibDetector.load(detector.save(tmp_path / "model"))
     assert loaded.thin_to == detector.thin_to
     np.testing.assert_array_equal(loaded.score(synthetic_adata).scores, result.scores)
-    off = replace(tiny_config, **{"preprocess.thin_quantile": None})
-    plain = OmibDetector(off).fit(synthetic_adata, use_image=False)
+    plain = OmibDetector(tiny_config).fit(synthetic_adata, use_image=False)
     assert plain.thin_to is None and "thin_to" not in plain.score(synthetic_adata).info
     assert not np.allclose(plain.score(synthetic_adata).scores, result.scores)
+
+
+def test_threshold_is_calibrated_on_smoothed_held_out_scores(tiny_config, synthetic_adata):
+    """The label-free threshold is the quantile of held-out normal reference spots' scores on
+    the same (smoothed) statistic as the target's, so on a normal section about 1 − q of the
+    spots are flagged, whatever the smoothing."""
+    from omib_st.datasets import synthetic_visium
+
+    normal = synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=3, lesions=())
+    for smoothing in (0.0, 0.9):
+        config = replace(tiny_config, **{"scoring.smoothing": smoothing,
+                                         "train.val_fraction": 0.3})  # fmt: skip
+        detector = OmibDetector(config).fit(normal, use_image=False)
+        flagged = detector.score(normal).labels.mean()
+        assert 0.005 < flagged < 0.2, (smoothing, flagged)

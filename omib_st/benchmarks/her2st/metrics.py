@@ -34,10 +34,18 @@ def f1(predicted: np.ndarray, truth: np.ndarray) -> float:
     return 2 * tp / denominator if denominator else math.nan
 
 
+def mcc(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Matthews correlation of boolean predictions (0 when a row or column of the table is empty)."""
+    from sklearn.metrics import matthews_corrcoef
+
+    return float(matthews_corrcoef(np.asarray(truth, bool), np.asarray(predicted, bool)))
+
+
 def evaluate(
     scores: np.ndarray, truth: np.ndarray, labels: np.ndarray | None = None
 ) -> dict[str, float]:
-    """ROC AUC, average precision, F1 at the true fraction and F1 of ``labels`` (own threshold).
+    """ROC AUC, average precision, F1 at the true fraction, and F1 and MCC of ``labels`` (the
+    method's own threshold).
 
     ``scores``: higher = more anomalous *as the method reports it*; it is never flipped. AUC and
     AP are NaN when the spots are all of one class.
@@ -53,6 +61,7 @@ def evaluate(
         "ap": float(average_precision_score(truth, scores)) if both else math.nan,
         "f1_true_fraction": f1_at_true_fraction(scores, truth),
         "f1_own": f1(labels, truth) if labels is not None else math.nan,
+        "mcc_own": mcc(labels, truth) if labels is not None else math.nan,
     }
 
 

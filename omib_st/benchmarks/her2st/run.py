@@ -30,6 +30,7 @@ from omib_st.benchmarks.her2st.data import (
     is_anomalous,
     load_sections,
 )
+from omib_st.benchmarks.her2st.knn_scanpy import knn_scanpy
 from omib_st.benchmarks.her2st.metrics import check_direction, evaluate
 from omib_st.benchmarks.her2st.splits import Fold, lopo_folds
 from omib_st.config import DetectorConfig, replace
@@ -43,13 +44,18 @@ OMIB_VARIANTS: dict[str, dict[str, Any]] = {
     "omib_beta10": {"omib.beta_scale": 10.0},
 }
 """omib-st and its ablations, as config overrides of the defaults."""
-METHODS = (*OMIB_VARIANTS, *(name + suffix for name in BASELINES for suffix in ("", SMOOTH)))
+STRONG = "knn_scanpy"
+"""The strong kNN baseline of issue 13 (:mod:`~omib_st.benchmarks.her2st.knn_scanpy`)."""
+METHODS = (*OMIB_VARIANTS, STRONG, STRONG + SMOOTH,
+           *(name + suffix for name in BASELINES for suffix in ("", SMOOTH)))  # fmt: skip
 LABELS = {
     "omib": "omib-st (defaults)",
     "omib_concat": "omib-st w/o cross-attention (concat)",
     "omib_fixed_r": "omib-st fixed r = 1",
     "omib_no_warmup": "omib-st w/o warm-up",
     "omib_beta10": "omib-st β = 10 M_u",
+    STRONG: "kNN, scanpy recipe (issue 13)",
+    STRONG + SMOOTH: "kNN, scanpy recipe + radius smooth",
     "knn": "kNN distance (PCA)",
     "iforest": "Isolation Forest (PCA)",
     "lof": "LOF, novelty (PCA)",
@@ -155,6 +161,11 @@ def run_fold(
         try:
             if unit in OMIB_VARIANTS:
                 results = {unit: _run_omib(references, target, config)}
+            elif unit == STRONG:
+                normal = [(r.obs[GROUP_KEY] == "normal").to_numpy() for r in references]
+                results = knn_scanpy(references, target, normal)
+                for result in results.values():
+                    result["seconds"] = time.perf_counter() - start
             else:
                 if prepared is None:
                     prepared = prepare(references, target, normal_key=NORMAL_KEY,
@@ -177,7 +188,7 @@ def run_fold(
             }  # fmt: skip
             if "error" in result:
                 record.update({"auc": math.nan, "ap": math.nan, "f1_true_fraction": math.nan,
-                               "f1_own": math.nan, "inverted": False})  # fmt: skip
+                               "f1_own": math.nan, "mcc_own": math.nan, "inverted": False})  # fmt: skip
                 records.append(record)
                 if log is not None:
                     log(f"{fold.target} {method:<18} seed {seed}  FAILED: {result['error']}")

@@ -1,0 +1,208 @@
+"""Nested leave-one-patient-out: every setting chosen on the other patients only.
+
+For an outer target section t, each candidate setting is judged on the *inner* folds: every
+other patient's section u as target, the model trained on the normal spots of the sections of
+the remaining patients (neither t's nor u's). The setting with the best mean inner score is then
+applied to the outer fold (trained on every patient but t's, scoring t), and that outer result
+is the reported figure. An inner fold's model (references = all but {t, u}) is the same for
+outer t / inner u and outer u / inner t, so each patient pair is fitted once.
+
+The settings chosen this way are the scoring choices that need no refit (each is a rescoring of
+the same fitted model):
+
+- ``scoring.smoothing`` in :data:`SMOOTHING_GRID`, chosen by mean inner ROC AUC;
+- the label-free threshold in :data:`THRESHOLD_GRID` (a quantile of the held-out normal
+  reference scores, or the mixture on the target's scores), chosen at that smoothing by mean
+  inner F1 at the own threshold.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+from anndata import AnnData
+
+from omib_st.benchmarks.her2st.data import NORMAL, evaluated, is_anomalous, patient
+from omib_st.benchmarks.her2st.metrics import evaluate
+from omib_st.config import DetectorConfig, replace
+
+SMOOTHING_GRID = (0.0, 0.25, 0.5, 0.75)
+THRESHOLD_GRID: dict[str, dict[str, Any]] = {
+    "q0.90": {"scoring.threshold": "quantile", "scoring.quantile": 0.90},
+    "q0.95": {"scoring.threshold": "quantile", "scoring.quantile": 0.95},
+    "q0.99": {"scoring.threshold": "quantile", "scoring.quantile": 0.99},
+    "mixture": {"scoring.threshold": "mixture"},
+}
+NORMAL_KEY = "pathology"
+
+
+def reference_sets(sections: Sequence[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """``(references, targets)`` of every model the nested protocol needs: one per outer target
+    (all other patients) and one per pair of patients (all but the pair), scoring both."""
+    patients = sorted({patient(s) for s in sections})
+    runs = []
+    for left in patients:
+        runs.append(_split(sections, {left}))
+    for pair in itertools.combinations(patients, 2):
+        runs.append(_split(sections, set(pair)))
+    return [run for run in runs if run[0]]
+
+
+def _split(sections: Sequence[str], held: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (tuple(s for s in sections if patient(s) not in held),
+            tuple(s for s in sections if patient(s) in held))  # fmt: skip
+
+
+def grid_records(detector: Any, target: AnnData) -> list[dict[str, Any]]:
+    """Metrics of every smoothing × threshold choice for one fitted model and one target (a
+    rescoring: one forward pass, then each choice)."""
+    base = detector.config
+    truth, keep = is_anomalous(target), evaluated(target)
+    records = []
+    try:
+        for smoothing, (rule, changes) in itertools.product(SMOOTHING_GRID, THRESHOLD_GRID.items()):
+            detector.config = replace(base, **{"scoring.smoothing": smoothing, **changes})
+            result = detector.score(target)
+            metrics = evaluate(result.scores[keep], truth[keep], result.labels[keep])
+            records.append({"smoothing": smoothing, "threshold_rule": rule, **metrics,
+                            "n_flagged": int(result.labels.sum())})  # fmt: skip
+    finally:
+        detector.config = base
+    return records
+
+
+def run_models(
+    sections: dict[str, AnnData],
+    seeds: Sequence[int],
+    config: DetectorConfig,
+    log: Callable[[str], None] | None = print,
+) -> pd.DataFrame:
+    """Fit every model of :func:`reference_sets` for every seed and record the grid on its
+    targets: one row per seed × references × target × smoothing × threshold rule."""
+    from omib_st.model import OmibDetector
+
+    rows = []
+    for seed in seeds:
+        for references, targets in reference_sets(list(sections)):
+            start = time.perf_counter()
+            detector = OmibDetector(replace(config, **{"train.seed": seed})).fit(
+                [sections[s] for s in references], normal_key=NORMAL_KEY,
+                normal_values=list(NORMAL), use_image=False,
+            )  # fmt: skip
+            fit_seconds = time.perf_counter() - start
+            for target in targets:
+                for record in grid_records(detector, sections[target]):
+                    rows.append({"seed": seed, "references": "+".join(references),
+                                 "target": target, "fit_s": fit_seconds, **record})  # fmt: skip
+            if log is not None:
+                log(f"seed {seed}: fitted on {'+'.join(references)} ({fit_seconds:.1f} s), "
+                    f"scored {', '.join(targets)}")  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def select(grid: pd.DataFrame, sections: Sequence[str]) -> pd.DataFrame:
+    """The nested result: per seed and outer target, the choice made on the inner folds and the
+    outer metrics under it (plus the inner figures it was chosen on)."""
+    out = []
+    for (seed, outer), _ in grid.groupby(["seed", "target"]):
+        rest = [s for s in sections if patient(s) != patient(outer)]
+        outer_refs = "+".join(rest)
+        inner = grid[(grid.seed == seed) & grid.target.isin(rest)]
+        inner = inner[[
+            _references_without(refs, outer, target, sections)
+            for refs, target in zip(inner.references, inner.target)
+        ]]  # fmt: skip
+        if inner.empty:  # not an outer fold of this run
+            continue
+        by_smoothing = inner.groupby("smoothing")["auc"].mean()
+        smoothing = float(by_smoothing.idxmax())
+        at = inner[inner.smoothing == smoothing].groupby("threshold_rule")["f1_own"].mean()
+        rule = str(at.fillna(-1).idxmax())
+        chosen = grid[(grid.seed == seed) & (grid.target == outer) & (grid.references == outer_refs)
+                      & (grid.smoothing == smoothing) & (grid.threshold_rule == rule)]  # fmt: skip
+        out.append({**chosen.iloc[0].to_dict(), "inner_auc": float(by_smoothing.max()),
+                    "inner_f1_own": float(at.max())})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def _references_without(references: str, outer: str, inner: str, sections: Sequence[str]) -> bool:
+    """Whether ``references`` is exactly every section of the patients other than those of
+    ``outer`` and ``inner`` (the inner fold's model)."""
+    held = {patient(outer), patient(inner)}
+    return references == "+".join(s for s in sections if patient(s) not in held)
+
+
+def run_nested(
+    data: Any,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    baselines: Sequence[str] = ("knn_scanpy", "knn_scanpy_smooth"),
+    overrides: dict[str, Any] | None = None,
+    out: Any = None,
+    log: Callable[[str], None] | None = print,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The nested omib-st result and the ``baselines`` on the same outer folds and seeds.
+
+    Returns ``(table, grid)``: one row per method × outer target × seed (omib-st's row carries
+    the chosen ``smoothing`` and ``threshold_rule``), and every rescoring of every model. With
+    ``out``, writes ``nested.csv``, ``grid.csv`` and ``nested.md``.
+    """
+    from pathlib import Path
+
+    from omib_st.benchmarks.her2st.data import load_sections
+    from omib_st.benchmarks.her2st.run import HARNESS, run_fold
+    from omib_st.benchmarks.her2st.splits import lopo_folds
+
+    sections = load_sections(data, image=False)
+    config = replace(DetectorConfig(), **{**HARNESS, **(overrides or {})})
+    grid = run_models(sections, seeds, config, log=log)
+    chosen = select(grid, list(sections)).assign(method="omib_nested")
+    rows = [chosen]
+    for seed in seeds:
+        for fold in lopo_folds(list(sections)):
+            records, _ = run_fold(sections, fold, baselines, seed, overrides=overrides, log=None)
+            rows.append(pd.DataFrame(records))
+    table = pd.concat(rows, ignore_index=True)
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "nested.csv", index=False)
+        grid.to_csv(out / "grid.csv", index=False)
+        (out / "nested.md").write_text(nested_markdown(table))
+    return table, grid
+
+
+def nested_markdown(table: pd.DataFrame) -> str:
+    """Per method: each section's mean ± sd over seeds and the mean over sections (mean ± sd of
+    the per-seed means), for AUC, AP, F1 at the true fraction, and F1 / MCC at the own threshold;
+    and omib-st's choices per section and seed."""
+    metrics = ["auc", "ap", "f1_true_fraction", "f1_own", "mcc_own"]
+    targets = sorted(table.target.unique())
+    lines = []
+    for metric in metrics:
+        lines += [f"**{metric}**", "", "| method | " + " | ".join(targets) + " | **mean** |",
+                  "|---" * (len(targets) + 2) + "|"]  # fmt: skip
+        for method, rows in table.groupby("method", sort=False):
+            cells = [_cell(rows[rows.target == t][metric]) for t in targets]
+            per_seed = rows.groupby("seed")[metric].mean()
+            lines.append(f"| {method} | " + " | ".join(cells) + f" | **{_cell(per_seed)}** |")
+        lines.append("")
+    chosen = table[table.method == "omib_nested"]
+    if len(chosen):
+        lines += ["omib-st's nested choices (smoothing, threshold rule) per section and seed:", ""]
+        for target, rows in chosen.groupby("target"):
+            picks = ", ".join(f"seed {int(r.seed)}: {r.smoothing:g} / {r.threshold_rule}"
+                              for r in rows.itertuples())  # fmt: skip
+            lines.append(f"- {target}: {picks}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "–"
+    return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"
