@@ -218,13 +218,7 @@ def is_model_folder(path: Path) -> bool:
 
 def _existing_problem(output: Output, force: bool) -> OmibError | None:
     path = output.path
-    if output.kind == "folder":
-        if path.exists() and not path.is_dir():
-            return OmibError(
-                f"{output.flag} {path} is a file, not a folder", "give a folder for the checkpoints"
-            )
-        return None
-    if not (path.exists() or path.is_symlink()):
+    if output.kind == "folder" or not (path.exists() or path.is_symlink()):
         return None
     if output.kind == "model":
         if not path.is_dir() or path.is_symlink():
@@ -254,7 +248,6 @@ def _existing_problem(output: Output, force: bool) -> OmibError | None:
 def _location_problem(output: Output) -> OmibError | None:
     """The folder that will hold ``output`` must exist (or be creatable) and be writable."""
     parent = output.path.parent if output.kind != "folder" else output.path
-    start = parent
     while output.create_parent or output.kind == "folder":
         if parent.exists() or parent == parent.parent:
             break
@@ -265,10 +258,9 @@ def _location_problem(output: Output) -> OmibError | None:
             "create it first or choose another path",
         )
     if not parent.is_dir():
-        what = "folder" if parent == start else "path"
+        where = "" if parent == output.path else f"{parent} in "
         return OmibError(
-            f"{parent} in {output.flag} {output.path} is a file, not a {what}",
-            "choose another path",
+            f"{where}{output.flag} {output.path} is a file, not a folder", "choose another path"
         )
     if not os.access(parent, os.W_OK | os.X_OK):
         return OmibError(

@@ -8,6 +8,7 @@ finite or have the wrong shape, so that it can never produce NaN scores.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,19 @@ def _non_finite(values: Any) -> int:
     return int(array.size - np.isfinite(array).sum()) if array.dtype.kind == "f" else 0
 
 
+def _arrays(holder: Any) -> list[tuple[str, Any]]:
+    """The named arrays of a mapping or an object's attributes (a saved projection, …)."""
+    if holder is None:
+        return []
+    if isinstance(holder, dict):
+        items = holder.items()
+    elif dataclasses.is_dataclass(holder):
+        items = ((f.name, getattr(holder, f.name)) for f in dataclasses.fields(holder))
+    else:
+        items = getattr(holder, "__dict__", {}).items()
+    return [(name, value) for name, value in items if isinstance(value, np.ndarray)]
+
+
 def _problems(detector: Any) -> list[tuple[str, str]]:
     """(file, problem) pairs of a loaded detector; empty when it can score."""
     import torch
@@ -62,11 +76,11 @@ def _problems(detector: Any) -> list[tuple[str, str]]:
                 if bad:
                     problems.append(("weights.pt", f"{bad} non-finite value(s) in {name}"))
                     break
-    for name, codes in (getattr(detector, "reference_codes", None) or {}).items():
-        codes = np.asarray(codes)
-        if codes.ndim != 2 or _non_finite(codes):
-            problems.append(("weights.pt", f"reference codes {short(name)} are not a finite matrix"))
-            break
+    for attr in ("projection", "calibration", "reference_codes"):
+        for name, values in _arrays(getattr(detector, attr, None)):
+            if _non_finite(values):
+                problems.append(("weights.pt", f"{attr} {short(name)} holds non-finite values"))
+                break
     stats = getattr(detector, "reference_stats", None)
     n = _stats_length()
     if stats is not None and not stats:

@@ -624,6 +624,10 @@ def _nan_weights(saved):
             tensor.fill_(float("nan"))
 
 
+def _nan_projection(saved):
+    saved["projection"]["components"][0, 0] = float("nan")
+
+
 def _short_stats(meta):
     name = next(iter(meta["reference_stats"]))
     meta["reference_stats"][name] = meta["reference_stats"][name][:2]
@@ -649,6 +653,7 @@ MODELS = {
     "config.yaml nested deeply": (_write_config(b"a: " + b"[" * 20_000 + b"]" * 20_000), "nested more than 32"),
     "config.yaml alias bomb": (_write_config(_alias_bomb().encode()), "aliases are expanded|lr = .*… must be a number"),
     "weights all NaN": (_edit_weights(_nan_weights), r"weights\.pt is not a usable model: \d+ non-finite"),
+    "projection NaN": (_edit_weights(_nan_projection), r"weights\.pt is not a usable model: projection 'components'"),
     "statistics of the wrong length": (_edit_meta(_short_stats), r"has 2 values; expected 3"),
     "statistics with zero spread": (_edit_meta(_zero_spread), "is not finite and positive"),
     "no statistics": (_edit_meta(lambda m: m.update(reference_stats={})), "no reference statistics"),
@@ -657,7 +662,7 @@ MODELS = {
     "negative thinning depth": (_edit_meta(lambda m: m.update(thin_to=-5.0)), r"thin_to = -5\.0 is not"),
     "duplicated genes": (_edit_meta(_duplicate_gene), "the gene list has duplicates"),
 }  # fmt: skip
-API_TOO = {"model.json not UTF-8", "config.yaml alias bomb", "weights all NaN",
+API_TOO = {"model.json not UTF-8", "config.yaml alias bomb", "weights all NaN", "projection NaN",
            "statistics of the wrong length", "statistics with zero spread", "no statistics",
            "NaN threshold", "infinite threshold", "negative thinning depth", "duplicated genes"}  # fmt: skip
 
