@@ -256,7 +256,9 @@ def _coerce(path: str, hint: Any, value: Any) -> Any:
     if origin is Literal:
         if value not in typing.get_args(hint):
             allowed = ", ".join(repr(a) for a in typing.get_args(hint))
-            raise OmibError(f"config {path} = {short(value)} is not allowed", f"use one of {allowed}")
+            raise OmibError(
+                f"config {path} = {short(value)} is not allowed", f"use one of {allowed}"
+            )
         return value
     if origin in (typing.Union, types.UnionType):
         errors = []

@@ -66,7 +66,9 @@ def build_config(args: argparse.Namespace, *, train: bool = True):
 def check_seed(seed: int | None) -> None:
     """A seed numpy, torch and Lightning all accept."""
     if seed is not None and not 0 <= seed < 2**32:
-        raise OmibError(f"--seed {seed} is not a seed (0 to 4294967295)", "give a non-negative seed")
+        raise OmibError(
+            f"--seed {seed} is not a seed (0 to 4294967295)", "give a non-negative seed"
+        )
 
 
 def check_strategy(strategy: str) -> None:
@@ -75,7 +77,9 @@ def check_strategy(strategy: str) -> None:
         return
     from lightning.pytorch.strategies import StrategyRegistry
 
-    known = sorted(name for name in StrategyRegistry.available_strategies() if "find_unused" not in name)
+    known = sorted(
+        name for name in StrategyRegistry.available_strategies() if "find_unused" not in name
+    )
     if strategy not in StrategyRegistry.available_strategies():
         raise OmibError(
             f"train.strategy (--strategy) {short(strategy)} is not a Lightning strategy",

@@ -36,7 +36,9 @@ def read_text(path: Path, what: str, fix: str, *, max_bytes: int) -> str:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise OmibError(f"{what} {path} is {size:,} bytes (at most {max_bytes:,} are read)", fix)
+            raise OmibError(
+                f"{what} {path} is {size:,} bytes (at most {max_bytes:,} are read)", fix
+            )
         data = path.read_bytes()
     except OSError as err:
         raise OmibError(f"cannot read {what} {path} ({err.strerror or err})", fix) from None
@@ -59,7 +61,9 @@ def _depth(value: Any) -> int:
         if isinstance(item, dict | list):
             deepest = max(deepest, level)
             if level <= MAX_DEPTH:
-                stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+                stack.extend(
+                    (v, level + 1) for v in (item.values() if isinstance(item, dict) else item)
+                )
     return deepest
 
 
@@ -316,7 +320,9 @@ def write_failure(err: BaseException, path: Path) -> WriteError | None:
     full = number in _FULL or "No space left" in text or "errno = 28" in text
     fix = "free some space (or choose another folder) and run again; nothing was written"
     if full:
-        return WriteError(f"the disk is full (or a file-size limit was hit) while writing {path}", fix)
+        return WriteError(
+            f"the disk is full (or a file-size limit was hit) while writing {path}", fix
+        )
     if isinstance(err, OSError) or "write failed" in text or "file write" in text:
         reason = short_name(getattr(err, "strerror", None) or (text.splitlines() or [""])[0] or
                             type(err).__name__)  # fmt: skip

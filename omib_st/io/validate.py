@@ -210,7 +210,9 @@ def layout_problems(adata: AnnData) -> list[str]:
     if spatial is None:
         return []
     if not isinstance(spatial, Mapping):
-        return [_msg(f'uns["spatial"] is {_type_name(spatial)}, not a mapping of libraries', layout)]
+        return [
+            _msg(f'uns["spatial"] is {_type_name(spatial)}, not a mapping of libraries', layout)
+        ]
     problems = []
     for lib, entry in spatial.items():
         where = f'uns["spatial"]["{short_name(lib, 40)}"]'
@@ -331,10 +333,12 @@ def plot_problem(adata: AnnData, library_id: str | None = None) -> str | None:
     except OmibError as err:
         return str(err)
     images = adata.uns["spatial"][lib].get("images") or {}
-    if not any(np.ndim(image) in (2, 3) and min(np.shape(image)[:2]) > 0 for image in images.values()):
+    if not any(
+        np.ndim(image) in (2, 3) and min(np.shape(image)[:2]) > 0 for image in images.values()
+    ):
         return _msg(
             f'--plot draws the scores over the H&E image, but uns["spatial"]["{short_name(lib, 40)}"]'
-            ' has no hires or lowres image',
+            " has no hires or lowres image",
             "leave --plot out, or add the sample's image",
         )
     return None

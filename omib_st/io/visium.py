@@ -87,7 +87,8 @@ def _numeric_positions(positions: pd.DataFrame, spatial: Path) -> pd.DataFrame:
     if positions.index.has_duplicates:
         duplicated = positions.index[positions.index.duplicated()][0]
         raise OmibError(
-            f"the tissue positions in {spatial} list barcode {short(duplicated)} more than once", fix
+            f"the tissue positions in {spatial} list barcode {short(duplicated)} more than once",
+            fix,
         )
     columns = {}
     for column in _POSITION_COLUMNS:

@@ -39,13 +39,22 @@ def test_short_is_bounded_for_huge_and_shared_values():
     [
         ("a: " + "[" * 100 + "]" * 100, "nested more than 32"),
         ("a: &a [*a]", "contains it"),
-        ("a:\n  - &x [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
-         + "".join(f"  - &x{i} [{', '.join(['*x' if i == 0 else f'*x{i - 1}'] * 10)}]\n" for i in range(8)),
-         "aliases are expanded"),
+        (
+            "a:\n  - &x [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+            + "".join(
+                f"  - &x{i} [{', '.join(['*x' if i == 0 else f'*x{i - 1}'] * 10)}]\n"
+                for i in range(8)
+            ),
+            "aliases are expanded",
+        ),
         # merge keys flatten their mappings: nested merges grow exponentially
-        ("b0: &b0 {k0: 1, k1: 2}\n"
-         + "".join(f"b{i}: &b{i} {{<<: [*b{i - 1}, *b{i - 1}], m{i}: 1}}\n" for i in range(1, 40)),
-         "aliases are expanded"),
+        (
+            "b0: &b0 {k0: 1, k1: 2}\n"
+            + "".join(
+                f"b{i}: &b{i} {{<<: [*b{i - 1}, *b{i - 1}], m{i}: 1}}\n" for i in range(1, 40)
+            ),
+            "aliases are expanded",
+        ),
         ("!!python/object/apply:os.system ['true']", "is not valid YAML"),
         ("a: " + "9" * 5000, "is not valid YAML"),
     ],
@@ -131,7 +140,10 @@ def test_model_folder_recognised_by_its_manifest(tmp_path):
         (OSError(errno.ENOSPC, "No space left on device"), "the disk is full"),
         (OSError(errno.EDQUOT, "Disk quota exceeded"), "the disk is full"),
         (OSError(errno.EACCES, "Permission denied"), r"failed \(Permission denied\)"),
-        (RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed"), "failed"),
+        (
+            RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed"),
+            "failed",
+        ),
     ],
 )
 def test_write_failures_are_one_line(err, match):

@@ -8,7 +8,6 @@ afterwards and no output (not even a temporary file) is left behind.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import shutil
@@ -18,7 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _reliability import assert_one_error_line, assert_problem_and_fix, run_cli, snapshot
+from _reliability import (
+    assert_one_error_line,
+    assert_problem_and_fix,
+    model_meta,
+    reseal,
+    run_cli,
+    snapshot,
+)
 from anndata import AnnData
 
 import omib_st as om
@@ -415,27 +421,12 @@ def test_bad_space_ranger_folder(case, command, make_spaceranger, shared, tmp_pa
 # ---------------------------------------------------------------------------------- model folders
 
 
-def _meta(model: Path) -> dict:
-    return json.loads((model / "model.json").read_text())
-
-
-def _reseal(model: Path, meta: dict | None = None) -> None:
-    """Recompute every checksum, as someone who knows the format could: the deeper guards
-    (safe YAML, tensors-only weights, consistency checks) must still hold."""
-    meta = _meta(model) if meta is None else meta
-    meta["weights_sha256"] = hashlib.sha256((model / "weights.pt").read_bytes()).hexdigest()
-    meta["config_sha256"] = hashlib.sha256((model / "config.yaml").read_bytes()).hexdigest()
-    rest = {k: v for k, v in meta.items() if k != "sha256"}
-    meta["sha256"] = hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
-    (model / "model.json").write_text(json.dumps(meta))
-
-
-def _edit_meta(change, reseal=False):
+def _edit_meta(change, sealed=False):
     def edit(model, _):
-        meta = _meta(model)
+        meta = model_meta(model)
         change(meta)
-        if reseal:
-            _reseal(model, meta)
+        if sealed:
+            reseal(model, meta)
         else:
             (model / "model.json").write_text(json.dumps(meta))
 
@@ -467,13 +458,13 @@ def _pickle_payload(model, tmp_path):
     import torch
 
     torch.save({"module": _Payload(tmp_path / "MARKER")}, model / "weights.pt")
-    _reseal(model)
+    reseal(model)
 
 
 def _yaml_payload(model, tmp_path):
     marker = tmp_path / "MARKER"
     (model / "config.yaml").write_text(f"!!python/object/apply:os.system ['touch {marker}']\n")
-    _reseal(model)
+    reseal(model)
 
 
 def _link_outside(model, tmp_path):
@@ -507,11 +498,11 @@ MODEL_CASES = {
     ),
     "YAML payload in config.yaml": (_yaml_payload, r"config\.yaml is not plain YAML"),
     "genes edited and resealed": (
-        _edit_meta(_drop_genes, reseal=True),
+        _edit_meta(_drop_genes, sealed=True),
         r"weights\.pt does not fit model\.json and config\.yaml",
     ),
     "model.json incomplete": (
-        _edit_meta(lambda m: m.pop("reference_stats"), reseal=True),
+        _edit_meta(lambda m: m.pop("reference_stats"), sealed=True),
         r"model\.json is incomplete",
     ),
     "weights.pt links outside the folder": (_link_outside, "outside the model folder"),
@@ -561,7 +552,7 @@ def test_paths_named_in_a_model_folder_are_not_followed(shared, section, tmp_pat
     text = text.replace("weights: null", f"weights: {outside / 'backbone.pth'}")
     text = text.replace("checkpoint_dir: null", f"checkpoint_dir: {outside / 'checkpoints'}")
     (model / "config.yaml").write_text(text)
-    _reseal(model)
+    reseal(model)
     loaded = om.model.OmibDetector.load(model)
     assert loaded.config.image.weights == str(outside / "backbone.pth")  # kept, not opened
     original = om.model.OmibDetector.load(shared / "model")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
-import json
 import os
 import re
 import resource
@@ -25,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from _reliability import assert_one_error_line, run_cli, snapshot
+from _reliability import assert_one_error_line, model_meta, reseal, run_cli, snapshot
 
 import omib_st as om
 from omib_st.errors import OmibError
@@ -50,7 +48,11 @@ def inputs(shared, tmp_path):
     """Writable copies of the inputs: ``data/`` (sample, reference, config) and ``model/``."""
     data = tmp_path / "data"
     data.mkdir()
-    for name, source in (("sample.h5ad", "ref.h5ad"), ("ref.h5ad", "ref.h5ad"), ("cfg.yaml", "cfg.yaml")):
+    for name, source in (
+        ("sample.h5ad", "ref.h5ad"),
+        ("ref.h5ad", "ref.h5ad"),
+        ("cfg.yaml", "cfg.yaml"),
+    ):
         shutil.copy(shared / source, data / name)
     shutil.copytree(shared / "model", tmp_path / "model")
     return {
@@ -192,7 +194,9 @@ def test_force_never_replaces_an_input(case, inputs, shared, no_work, capsys):
     _refused(argv, argv[0], match, capsys, [inputs["tmp"], shared])
 
 
-def test_force_never_replaces_a_space_ranger_input(make_spaceranger, shared, tmp_path, no_work, capsys):
+def test_force_never_replaces_a_space_ranger_input(
+    make_spaceranger, shared, tmp_path, no_work, capsys
+):
     outs, _ = make_spaceranger()
     image = outs / "spatial" / "tissue_hires_image.png"
     argv = ["detect", outs, "--reference", shared / "ref.h5ad", "--plot", image, "--force"]
@@ -308,11 +312,15 @@ def _without_uns(sample: Path) -> None:
 
 @pytest.mark.parametrize("strip", [_without_images, _without_uns], ids=["no images", "no uns"])
 @pytest.mark.parametrize("command", ["detect", "score"])
-def test_plot_without_an_image_is_refused_before_scoring(command, strip, inputs, shared, no_training, capsys):
+def test_plot_without_an_image_is_refused_before_scoring(
+    command, strip, inputs, shared, no_training, capsys
+):
     strip(inputs["sample"])
     base = {"detect": DETECT + ["--no-image"], "score": SCORE}[command]
     argv = _expand(base + ["-o", "{tmp}/o.h5ad", "--plot", "{tmp}/p.png"], inputs)
-    _refused(argv, command, r"--plot|uns\[\"spatial\"\] is missing", capsys, [inputs["tmp"], shared])
+    _refused(
+        argv, command, r"--plot|uns\[\"spatial\"\] is missing", capsys, [inputs["tmp"], shared]
+    )
 
 
 # ---------------------------------------------------------------------------------- AnnData slots
@@ -533,7 +541,11 @@ def test_malformed_space_ranger_files(case, command, make_spaceranger, shared, t
 
 def _alias_bomb(levels: int = 12) -> str:
     """Anchors nested inside one value: 10^levels leaves once expanded."""
-    lines = ["train:", "  lr:", '    - &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines = [
+        "train:",
+        "  lr:",
+        '    - &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+    ]
     for i in range(1, levels):
         lines.append(f"    - &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]")
     return "\n".join(lines) + "\n"
@@ -566,7 +578,10 @@ def test_hostile_config_files(case, command, inputs, shared, no_work, capsys):
     """Binary, deeply nested, alias-bombed or huge configs: one short line, fast, nothing read."""
     content, match = CONFIGS[case]
     inputs["cfg"].write_bytes(content)
-    argv = _expand({"detect": DETECT + ["-o", "{tmp}/o.h5ad"], "fit": FIT + ["--out", "{tmp}/m"]}[command], inputs)
+    argv = _expand(
+        {"detect": DETECT + ["-o", "{tmp}/o.h5ad"], "fit": FIT + ["--out", "{tmp}/m"]}[command],
+        inputs,
+    )
     start = time.perf_counter()
     _refused(argv, command, match, capsys, [inputs["tmp"], shared])
     assert time.perf_counter() - start < 20
@@ -575,25 +590,11 @@ def test_hostile_config_files(case, command, inputs, shared, no_work, capsys):
 # ---------------------------------------------------------------------------------- model folders
 
 
-def _meta(model: Path) -> dict:
-    return json.loads((model / "model.json").read_text())
-
-
-def _reseal(model: Path, meta: dict | None = None) -> None:
-    """Recompute the checksums, as someone who knows the format could."""
-    meta = _meta(model) if meta is None else meta
-    meta["weights_sha256"] = hashlib.sha256((model / "weights.pt").read_bytes()).hexdigest()
-    meta["config_sha256"] = hashlib.sha256((model / "config.yaml").read_bytes()).hexdigest()
-    rest = {k: v for k, v in meta.items() if k != "sha256"}
-    meta["sha256"] = hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
-    (model / "model.json").write_text(json.dumps(meta))
-
-
 def _edit_meta(change):
     def edit(model):
-        meta = _meta(model)
+        meta = model_meta(model)
         change(meta)
-        _reseal(model, meta)
+        reseal(model, meta)
 
     return edit
 
@@ -601,7 +602,7 @@ def _edit_meta(change):
 def _write_config(content: bytes):
     def edit(model):
         (model / "config.yaml").write_bytes(content)
-        _reseal(model)
+        reseal(model)
 
     return edit
 
@@ -613,7 +614,7 @@ def _edit_weights(change):
         saved = torch.load(model / "weights.pt", weights_only=True)
         change(saved)
         torch.save(saved, model / "weights.pt")
-        _reseal(model)
+        reseal(model)
 
     return edit
 
@@ -723,7 +724,13 @@ def test_full_disk_while_writing_the_h5ad(inputs, shared, monkeypatch, capsys):
 
     monkeypatch.setattr(AnnData, "write_h5ad", lambda self, path, **kw: _fill_then_fail(path))
     argv = _expand(SCORE + ["-o", "{tmp}/o.h5ad"], inputs)
-    _refused(argv, "score", r"the disk is full .* while writing .*o\.h5ad", capsys, [inputs["tmp"], shared])
+    _refused(
+        argv,
+        "score",
+        r"the disk is full .* while writing .*o\.h5ad",
+        capsys,
+        [inputs["tmp"], shared],
+    )
 
 
 def test_full_disk_while_writing_the_plot(inputs, shared, monkeypatch, capsys):
@@ -731,7 +738,13 @@ def test_full_disk_while_writing_the_plot(inputs, shared, monkeypatch, capsys):
 
     monkeypatch.setattr(Figure, "savefig", lambda self, path, **kw: _fill_then_fail(path))
     argv = _expand(SCORE + ["-o", "{tmp}/o.h5ad", "--plot", "{tmp}/p.png"], inputs)
-    _refused(argv, "score", r"the disk is full .* while writing .*p\.png", capsys, [inputs["tmp"], shared])
+    _refused(
+        argv,
+        "score",
+        r"the disk is full .* while writing .*p\.png",
+        capsys,
+        [inputs["tmp"], shared],
+    )
 
 
 def test_full_disk_while_saving_the_model(inputs, shared, monkeypatch, capsys):
@@ -747,7 +760,13 @@ def test_full_disk_while_saving_the_model(inputs, shared, monkeypatch, capsys):
 
     monkeypatch.setattr(torch, "save", torch_save)
     argv = _expand(FIT + ["--out", "{tmp}/m"], inputs)
-    _refused(argv, "fit", r"writing .*m failed \(.*PytorchStreamWriter failed", capsys, [inputs["tmp"], shared])
+    _refused(
+        argv,
+        "fit",
+        r"writing .*m failed \(.*PytorchStreamWriter failed",
+        capsys,
+        [inputs["tmp"], shared],
+    )
 
 
 @contextlib.contextmanager
@@ -790,7 +809,9 @@ def test_failed_write_in_a_real_process(limit, inputs, shared):
             preexec_fn=_file_size_limit if limit == "file-size limit" else None,
         )  # fmt: skip
         assert result.returncode == 2, result.stderr
-        assert_one_error_line(result.stderr, "score", r"disk is full \(or a file-size limit was hit\)")
+        assert_one_error_line(
+            result.stderr, "score", r"disk is full \(or a file-size limit was hit\)"
+        )
         assert snapshot(inputs["tmp"], shared) == before
 
 
@@ -800,7 +821,9 @@ def test_an_os_error_anywhere_is_one_line(inputs, shared, monkeypatch, capsys):
 
     monkeypatch.setattr(om.io, "read_sample", unreadable)
     argv = _expand(SCORE + ["-o", "{tmp}/o.h5ad"], inputs)
-    _refused(argv, "score", r"Permission denied \(.*sample\.h5ad\)", capsys, [inputs["tmp"], shared])
+    _refused(
+        argv, "score", r"Permission denied \(.*sample\.h5ad\)", capsys, [inputs["tmp"], shared]
+    )
 
 
 def test_importing_the_plotting_stack_prints_no_warnings(tmp_path):
