@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-_BENCHMARKS = ("synthetic", "lesions", "her2st", "cremad", "mosi", "perf")
+_BENCHMARKS = ("synthetic", "lesions", "her2st", "histology", "cremad", "mosi", "perf")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

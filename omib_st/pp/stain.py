@@ -169,11 +169,19 @@ def _draws(rng: np.random.Generator, n: int, low: float, high: float, shared: bo
 
 
 def hed_scale(patches, alpha, beta) -> np.ndarray:
-    """Each channel ``c`` of :func:`skimage.color.rgb2hed` (haematoxylin, eosin, DAB) becomes
-    ``alpha × c + beta``; ``alpha`` and ``beta`` broadcast against ``[B, 1, 1, 3]``."""
-    from skimage.color import hed2rgb, rgb2hed
+    """Each stain channel ``c`` (haematoxylin, eosin, DAB) becomes ``alpha × c + beta``;
+    ``alpha`` and ``beta`` broadcast against ``[B, 1, 1, 3]``.
 
-    return channels_first(hed2rgb(rgb2hed(channels_last(patches)) * alpha + beta))
+    The channels are those of :func:`skimage.color.rgb2hed`, but not clipped at 0 (scikit-image
+    clips the negative eosin of many purple pixels, so its round trip would change them): with
+    ``alpha = 1`` and ``beta = 0`` the patches come back unchanged.
+    """
+    from skimage.color import hed_from_rgb, rgb_from_hed
+
+    log_floor = np.log(1e-6)  # scikit-image's scale of the stain channels
+    rgb = np.maximum(channels_last(patches) / 255.0, 1e-6)
+    hed = (np.log(rgb) / log_floor) @ hed_from_rgb
+    return channels_first(np.exp(((hed * alpha + beta) @ rgb_from_hed) * log_floor))
 
 
 def hed_jitter(

@@ -78,7 +78,10 @@ def test_jitter_is_seeded_and_leaves_the_global_rng_alone(patches):
 
 
 def test_zero_jitter_is_identity_and_shared_draws_are_shared(patches):
-    assert np.abs(hed_scale(patches, 1.0, 0.0).astype(int) - patches).max() <= 1
+    purple = np.array([24, 20, 63], dtype=np.uint8)  # negative eosin: rgb2hed would clip it
+    patches = patches.copy()
+    patches[0, :, :4, :4] = purple[:, None, None]
+    np.testing.assert_array_equal(hed_scale(patches, 1.0, 0.0), patches)
     assert np.abs(hed_jitter(patches, np.random.default_rng(0), sigma=0, bias=0).astype(int)
                   - patches).max() <= 1  # fmt: skip
     np.testing.assert_array_equal(brightness_scale(patches, 1.0), patches)
