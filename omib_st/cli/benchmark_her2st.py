@@ -8,11 +8,11 @@ from pathlib import Path
 from omib_st.cli.benchmark import add_core_arguments, add_set_argument, core_overrides, parse_set
 
 _METHODS = (
-    "omib", "omib_concat", "omib_fixed_r", "omib_no_warmup", "omib_beta10", "knn_scanpy",
+    "omib", "omib_concat", "omib_fixed_r", "omib_no_warmup", "omib_beta10", "omib_beta01", "knn_scanpy",
     "knn_scanpy_smooth", "knn", "knn_smooth", "iforest", "iforest_smooth", "lof", "lof_smooth",
     "pca_error", "pca_error_smooth",
 )  # fmt: skip
-_DEFAULT = ("omib", *_METHODS[5:])
+_DEFAULT = ("omib", *_METHODS[6:])
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

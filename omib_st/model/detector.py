@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,6 +195,17 @@ class OmibDetector:
                 "add the images or keep the expression modality",
             )
         c = self.config
+        if not c.omib.omf:
+            raise OmibError(
+                "the detector scores the fused head, which omib.omf: false removes",
+                "keep omib.omf: true (the setting is for the classification benchmarks)",
+            )
+        if not c.train.val_fraction:
+            warnings.warn(
+                "omib-st: train.val_fraction is 0, so the score statistics and the threshold "
+                "come from the training spots themselves (optimistic: more spots are flagged)",
+                UserWarning, stacklevel=2,
+            )  # fmt: skip
         masks = [_normal_mask(r, normal_key, normal_values) for r in refs]
         if c.train.max_spots is not None:
             masks = _subsample(masks, c.train.max_spots, c.train.seed)

@@ -199,11 +199,28 @@ def fit(
             plugins=[_AtomicCheckpointIO()] if config.checkpoint_dir is not None else None,
             **(trainer_kwargs or {}),
         )
-        L.seed_everything(config.seed, workers=True, verbose=False)
-        with _interrupt_as_keyboard_interrupt(trainer):
+        with _own_random_state(), _interrupt_as_keyboard_interrupt(trainer):
+            L.seed_everything(config.seed, workers=True, verbose=False)
             trainer.fit(module, train, val, ckpt_path=ckpt_path, weights_only=True)
     stopped = any(isinstance(c, EarlyStopping) and c.stopped_epoch > 0 for c in trainer.callbacks)
     return FitResult(module.bound, history.epochs, trainer.current_epoch, stopped)
+
+
+@contextmanager
+def _own_random_state() -> Iterator[None]:
+    """Training seeds Python's, NumPy's and torch's global generators (Lightning's
+    ``seed_everything``, per epoch); give the caller's states back afterwards."""
+    import random
+
+    import numpy as np
+
+    python, numpy = random.getstate(), np.random.get_state()  # noqa: NPY002 (restored)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        random.setstate(python)
+        np.random.set_state(numpy)  # noqa: NPY002
 
 
 @contextmanager

@@ -203,3 +203,25 @@ def test_threshold_is_calibrated_on_smoothed_held_out_scores(tiny_config, synthe
         detector = OmibDetector(config).fit(normal, use_image=False)
         flagged = detector.score(normal).labels.mean()
         assert 0.005 < flagged < 0.2, (smoothing, flagged)
+
+
+def test_fusion_free_or_validation_free_settings_are_refused_or_warned(tiny_config, synthetic_adata):
+    with pytest.raises(OmibError, match="omib.omf: false"):
+        OmibDetector(replace(tiny_config, **{"omib.omf": False})).fit(synthetic_adata)
+    config = replace(tiny_config, **{"train.val_fraction": 0.0, "train.max_epochs": 1})
+    with pytest.warns(UserWarning, match="val_fraction is 0"):
+        OmibDetector(config).fit(synthetic_adata, use_image=False)
+
+
+def test_fitting_leaves_the_callers_random_state_alone(tiny_config, synthetic_adata):
+    import random
+
+    random.seed(7)
+    np.random.seed(7)
+    torch.manual_seed(7)
+    expected = (random.random(), np.random.random(), torch.rand(1).item())
+    random.seed(7)
+    np.random.seed(7)
+    torch.manual_seed(7)
+    OmibDetector(replace(tiny_config, **{"train.max_epochs": 1})).fit(synthetic_adata, use_image=False)
+    assert (random.random(), np.random.random(), torch.rand(1).item()) == expected

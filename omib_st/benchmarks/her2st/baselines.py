@@ -8,7 +8,7 @@ same rule), and the same label-free threshold (the ``scoring.quantile`` of the h
 reference spots' scores). Features: PCA (``N_COMPONENTS``, centred, fitted on the reference
 fitting spots) of the log-normalised expression.
 
-- ``knn``: mean Euclidean distance to the ``scoring.knn_k`` nearest reference spots in PCA space;
+- ``knn``: mean Euclidean distance to the ``KNN_K`` nearest reference spots in PCA space;
 - ``iforest``: Isolation Forest (``IFOREST_TREES`` trees) in PCA space, score = −score_samples;
 - ``lof``: Local Outlier Factor (``novelty=True``, ``LOF_NEIGHBORS``) in PCA space, −score_samples;
 - ``pca_error``: squared error of reconstructing the expression from the reference PCA.
@@ -35,6 +35,7 @@ SMOOTH = "_smooth"
 SMOOTHING = 0.5
 """Share of a spot's score replaced by its neighbours' mean in the ``_smooth`` variants."""
 N_COMPONENTS = 50
+KNN_K = 10
 IFOREST_TREES = 200
 LOF_NEIGHBORS = 20
 
@@ -102,7 +103,7 @@ def prepare(
 
 
 def score_baseline(
-    name: str, prepared: Prepared, *, seed: int, knn_k: int = 10
+    name: str, prepared: Prepared, *, seed: int, knn_k: int = KNN_K
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raw scores (higher = more anomalous) of the target and of the held-out reference spots."""
     from sklearn.decomposition import PCA
@@ -142,7 +143,7 @@ def run_baseline(
     from omib_st.scoring import quantile_threshold, smooth_scores
 
     start = time.perf_counter()
-    scores, held_out = score_baseline(name, prepared, seed=seed, knn_k=config.scoring.knn_k)
+    scores, held_out = score_baseline(name, prepared, seed=seed)
     threshold = quantile_threshold(held_out, config.scoring.quantile)
     seconds = prepared.seconds + time.perf_counter() - start
     start = time.perf_counter()

@@ -57,12 +57,12 @@ def _split(sections: Sequence[str], held: set[str]) -> tuple[tuple[str, ...], tu
             tuple(s for s in sections if patient(s) in held))  # fmt: skip
 
 
-def grid_records(detector: Any, target: AnnData) -> list[dict[str, Any]]:
-    """Metrics of every smoothing × threshold choice for one fitted model and one target (a
-    rescoring: one forward pass, then each choice)."""
+def grid_records(detector: Any, target: AnnData) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Metrics of every smoothing × threshold choice for one fitted model and one target (each
+    a rescoring of the same model), and the spot scores and labels of each choice."""
     base = detector.config
     truth, keep = is_anomalous(target), evaluated(target)
-    records = []
+    records, frames = [], []
     try:
         for smoothing, (rule, changes) in itertools.product(SMOOTHING_GRID, THRESHOLD_GRID.items()):
             detector.config = replace(base, **{"scoring.smoothing": smoothing, **changes})
@@ -70,9 +70,16 @@ def grid_records(detector: Any, target: AnnData) -> list[dict[str, Any]]:
             metrics = evaluate(result.scores[keep], truth[keep], result.labels[keep])
             records.append({"smoothing": smoothing, "threshold_rule": rule, **metrics,
                             "n_flagged": int(result.labels.sum())})  # fmt: skip
+            frames.append(pd.DataFrame({
+                "smoothing": smoothing, "threshold_rule": rule, "spot": target.obs_names,
+                "array_col": target.obs["array_col"].to_numpy(),
+                "array_row": target.obs["array_row"].to_numpy(),
+                "pathology": target.obs[NORMAL_KEY].astype(str).to_numpy(),
+                "score": result.scores, "anomaly": result.labels,
+            }))  # fmt: skip
     finally:
         detector.config = base
-    return records
+    return records, pd.concat(frames, ignore_index=True)
 
 
 def run_models(
@@ -80,12 +87,13 @@ def run_models(
     seeds: Sequence[int],
     config: DetectorConfig,
     log: Callable[[str], None] | None = print,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit every model of :func:`reference_sets` for every seed and record the grid on its
-    targets: one row per seed × references × target × smoothing × threshold rule."""
+    targets: one row per seed × references × target × smoothing × threshold rule; and the spot
+    scores of the outer folds' models (for the maps)."""
     from omib_st.model import OmibDetector
 
-    rows = []
+    rows, spots = [], []
     for seed in seeds:
         for references, targets in reference_sets(list(sections)):
             start = time.perf_counter()
@@ -95,13 +103,15 @@ def run_models(
             )  # fmt: skip
             fit_seconds = time.perf_counter() - start
             for target in targets:
-                for record in grid_records(detector, sections[target]):
-                    rows.append({"seed": seed, "references": "+".join(references),
-                                 "target": target, "fit_s": fit_seconds, **record})  # fmt: skip
+                records, scores = grid_records(detector, sections[target])
+                rows += [{"seed": seed, "references": "+".join(references), "target": target,
+                          "fit_s": fit_seconds, **record} for record in records]  # fmt: skip
+                if len(targets) == 1:  # an outer fold
+                    spots.append(scores.assign(seed=seed, target=target))
             if log is not None:
                 log(f"seed {seed}: fitted on {'+'.join(references)} ({fit_seconds:.1f} s), "
                     f"scored {', '.join(targets)}")  # fmt: skip
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.concat(spots, ignore_index=True)
 
 
 def select(grid: pd.DataFrame, sections: Sequence[str]) -> pd.DataFrame:
@@ -149,7 +159,9 @@ def run_nested(
 
     Returns ``(table, grid)``: one row per method × outer target × seed (omib-st's row carries
     the chosen ``smoothing`` and ``threshold_rule``), and every rescoring of every model. With
-    ``out``, writes ``nested.csv``, ``grid.csv`` and ``nested.md``.
+    ``out``, writes ``nested.csv``, ``grid.csv``, ``nested.md``, ``scores.csv.gz`` (the spot
+    scores of every outer fold under every choice) and ``maps/<section>.png`` (labels next to the
+    nested choice's scores, first seed).
     """
     from pathlib import Path
 
@@ -159,7 +171,7 @@ def run_nested(
 
     sections = load_sections(data, image=False)
     config = replace(DetectorConfig(), **{**HARNESS, **(overrides or {})})
-    grid = run_models(sections, seeds, config, log=log)
+    grid, spots = run_models(sections, seeds, config, log=log)
     chosen = select(grid, list(sections)).assign(method="omib_nested")
     rows = [chosen]
     for seed in seeds:
@@ -173,7 +185,28 @@ def run_nested(
         table.to_csv(out / "nested.csv", index=False)
         grid.to_csv(out / "grid.csv", index=False)
         (out / "nested.md").write_text(nested_markdown(table))
+        spots.to_csv(out / "scores.csv.gz", index=False, compression="gzip")
+        write_nested_maps(chosen, spots, out / "maps")
     return table, grid
+
+
+def write_nested_maps(chosen: pd.DataFrame, spots: pd.DataFrame, folder: Any) -> None:
+    """For each outer section, its pathologist labels beside omib-st's scores under the choice
+    made for it (first seed)."""
+    from pathlib import Path
+
+    from omib_st.benchmarks.her2st.run import plot_map
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    first = chosen[chosen.seed == chosen.seed.min()]
+    for row in first.itertuples():
+        picked = spots[(spots.seed == row.seed) & (spots.target == row.target)
+                       & (spots.smoothing == row.smoothing)
+                       & (spots.threshold_rule == row.threshold_rule)]  # fmt: skip
+        title = (f"{row.target}: omib-st, nested choice (smoothing {row.smoothing:g}, "
+                 f"{row.threshold_rule}), AUC {row.auc:.3f}")  # fmt: skip
+        plot_map(picked.assign(method="omib_nested"), folder / f"{row.target}.png", title)
 
 
 def nested_markdown(table: pd.DataFrame) -> str:

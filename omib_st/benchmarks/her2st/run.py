@@ -42,6 +42,7 @@ OMIB_VARIANTS: dict[str, dict[str, Any]] = {
     "omib_fixed_r": {"omib.dynamic_r": False},
     "omib_no_warmup": {"train.warmup_epochs": 0},
     "omib_beta10": {"omib.beta_scale": 10.0},
+    "omib_beta01": {"omib.beta_scale": 0.1},
 }
 """omib-st and its ablations, as config overrides of the defaults."""
 STRONG = "knn_scanpy"
@@ -54,6 +55,7 @@ LABELS = {
     "omib_fixed_r": "omib-st fixed r = 1",
     "omib_no_warmup": "omib-st w/o warm-up",
     "omib_beta10": "omib-st β = 10 M_u",
+    "omib_beta01": "omib-st β = 0.1 M_u",
     STRONG: "kNN, scanpy recipe (issue 13)",
     STRONG + SMOOTH: "kNN, scanpy recipe + radius smooth",
     "knn": "kNN distance (PCA)",
