@@ -1,10 +1,10 @@
+import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_10x_h5
 from scipy import sparse
 
 import omib_st as om
@@ -12,6 +12,20 @@ from omib_st.cli import main
 from omib_st.errors import OmibError
 from omib_st.io import read_sample, read_visium_hd, validate, write_h5ad
 from omib_st.pp import spatial_graph
+
+
+def _tests_conftest():
+    """tests/conftest.py by path: a plain ``import conftest`` finds tests/reliability/conftest.py
+    when that folder is collected first (``pytest tests/reliability tests/io``)."""
+    spec = importlib.util.spec_from_file_location(
+        "_tests_conftest", Path(__file__).parents[1] / "conftest.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+write_10x_h5 = _tests_conftest().write_10x_h5
 
 N_SIDE, N_GENES, UM_PER_PX, ORIGIN = 16, 120, 0.5, 20.0  # 16 × 16 bins of 8 µm, 16 px wide
 

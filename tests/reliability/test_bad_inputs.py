@@ -29,6 +29,7 @@ from anndata import AnnData
 
 import omib_st as om
 from omib_st.errors import OmibError
+from omib_st.model.detector import FORMAT_VERSION
 
 LIB = "synthetic"
 ENTRIES = ("cli-detect", "cli-fit", "cli-score", "api-detect", "api-fit", "api-score")
@@ -481,7 +482,7 @@ MODEL_CASES = {
     "weights tampered": (_flip_last_byte, r"weights\.pt does not match its checksum"),
     "other version": (
         _edit_meta(lambda m: m.update(format_version=1, omib_st_version="0.0.1")),
-        r"saved in model format 1 by omib-st 0\.0\.1; this is format 2",
+        rf"saved in model format 1 by omib-st 0\.0\.1; this is format {FORMAT_VERSION}",
     ),
     "model.json edited": (
         _edit_meta(lambda m: m.update(threshold=m["threshold"] + 1)),
