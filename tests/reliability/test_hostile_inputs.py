@@ -719,32 +719,18 @@ def _fill_then_fail(path, size=4096):
     raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
 
-def test_full_disk_while_writing_the_h5ad(inputs, shared, monkeypatch, capsys):
+@pytest.mark.parametrize("written", ["h5ad", "plot"])
+def test_full_disk_while_writing(written, inputs, shared, monkeypatch, capsys):
+    """The disk fills while the h5ad or the PNG is written: one line, no temporary file left."""
     from anndata import AnnData
-
-    monkeypatch.setattr(AnnData, "write_h5ad", lambda self, path, **kw: _fill_then_fail(path))
-    argv = _expand(SCORE + ["-o", "{tmp}/o.h5ad"], inputs)
-    _refused(
-        argv,
-        "score",
-        r"the disk is full .* while writing .*o\.h5ad",
-        capsys,
-        [inputs["tmp"], shared],
-    )
-
-
-def test_full_disk_while_writing_the_plot(inputs, shared, monkeypatch, capsys):
     from matplotlib.figure import Figure
 
-    monkeypatch.setattr(Figure, "savefig", lambda self, path, **kw: _fill_then_fail(path))
+    writer, method = {"h5ad": (AnnData, "write_h5ad"), "plot": (Figure, "savefig")}[written]
+    monkeypatch.setattr(writer, method, lambda self, path, **kw: _fill_then_fail(path))
     argv = _expand(SCORE + ["-o", "{tmp}/o.h5ad", "--plot", "{tmp}/p.png"], inputs)
-    _refused(
-        argv,
-        "score",
-        r"the disk is full .* while writing .*p\.png",
-        capsys,
-        [inputs["tmp"], shared],
-    )
+    name = {"h5ad": r"o\.h5ad", "plot": r"p\.png"}[written]
+    match = rf"the disk is full .* while writing .*{name}"
+    _refused(argv, "score", match, capsys, [inputs["tmp"], shared])
 
 
 def test_full_disk_while_saving_the_model(inputs, shared, monkeypatch, capsys):
