@@ -188,15 +188,17 @@ class ScoringConfig:
     """``quantile``: the ``quantile`` of the held-out normal reference spots' scores (smoothed on
     their own sections, like the target's); ``mixture``: a two-component Gaussian mixture on the
     target's scores."""
-    quantile: float = 0.95
+    quantile: float = 0.90
+    """Chosen by nested leave-one-patient-out on her2st (docs/benchmarks.md)."""
     prior_anomaly_fraction: float = 0.1
     """Prior weight of the anomalous component for ``mixture``."""
     depth_adjust: bool = False
     """Judge each spot's evidence against normal reference spots of the same sequencing depth (a
     robust line in log library size fitted on held-out reference spots)."""
-    smoothing: float = 0.5
+    smoothing: float = 0.75
     """Share of each spot's score replaced by the mean over its graph neighbours (0 = off):
-    tissue regions span several spots, single-spot noise does not."""
+    tissue regions span several spots, single-spot noise does not. Chosen by nested
+    leave-one-patient-out on her2st (docs/benchmarks.md)."""
     self_trim: float = 0.2
     """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
 
