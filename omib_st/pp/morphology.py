@@ -247,15 +247,17 @@ def spot_descriptors(
     ``[n_spots, 2 D]`` (columns :func:`descriptor_names`).
 
     The spot patch spans one spot diameter at ``size`` px; the context patch spans ``context``
-    diameters around the same centre at ``context_size`` px (default ``size`` × ``context``, the
-    same µm per pixel as the spot patch). Patches come from
-    :meth:`~omib_st.pp.PatchExtractor.from_adata` (``library_id``, ``image`` as there).
+    diameters around the same centre at ``context_size`` px (default ``size``: the surroundings
+    at a coarser scale, cheap to cut from a downscaled image; ``size × context`` keeps the spot
+    patch's µm per pixel at several times the cost). Patches come from
+    :meth:`~omib_st.pp.PatchExtractor.from_adata` (``library_id``, ``image`` as there), each from
+    the smallest image sharp enough for it unless ``image`` is given.
     """
     from omib_st.pp.patches import PatchExtractor
 
     scales = [(1.0, size)]
     if context:
-        scales.append((float(context), context_size or int(round(size * context))))
+        scales.append((float(context), context_size or size))
     blocks = []
     for scale, side in scales:
         extractor = PatchExtractor.from_adata(adata, size=side, scale=scale,

@@ -179,6 +179,20 @@ def test_alignment_recovers_a_known_map_and_its_orientation(fake_data, sections)
     np.testing.assert_allclose(fit.apply(mirrored), expected, atol=2.5)
 
 
+def test_alignment_objective_keeps_the_lattice_off_the_tissue_edge(fake_data):
+    from omib_st.benchmarks.histology.align import _Objective
+
+    points = pd.read_csv(fake_data / "spots" / "A1_selection.tsv", sep="\t")
+    points = points[["pixel_x", "pixel_y"]].to_numpy(dtype=float)
+    mask = app_tissue_mask(np.asarray(Image.open(fake_data / "images" / "A1_app.png")))
+    objective = _Objective(points, mask, SPACING * A1_SCALE, np.random.default_rng(0))
+    true = np.column_stack([A1_SCALE * np.eye(2), A1_SHIFT])
+    centre = points.mean(axis=0) * A1_SCALE + A1_SHIFT
+    grown = true * 1.08  # outer spots move a quarter spacing out, still on the tissue
+    grown[:, 2] = centre - 1.08 * A1_SCALE * points.mean(axis=0)
+    assert objective(true) < 0.05 < objective(grown)
+
+
 def test_colour_histograms_and_seeded_random_cnn():
     patches = np.random.default_rng(0).integers(0, 256, (4, 3, 16, 16), dtype=np.uint8)
     hist = bl.colour_histograms(patches)

@@ -36,9 +36,7 @@ KNN_K = 10
 SPOT_SIZE = 64
 """Side (px) of the spot patch every baseline starts from (the detector's default)."""
 CONTEXT = 3.0
-"""Context patch side in spot diameters (descriptors)."""
-CONTEXT_SIZE = 96
-"""Side (px) of the context patch: half the spot patch's µm per pixel, for speed."""
+"""Context patch side in spot diameters (descriptors; cut at ``SPOT_SIZE`` px too)."""
 COLOUR_BINS = 16
 CNN_BACKBONE = "resnet18"
 BATCH = 128
@@ -96,13 +94,13 @@ def section_features(
 ) -> np.ndarray:
     """float32 ``[n_spots, D]`` features of one section (``kind`` a value of
     :data:`BASELINES`); ``transform`` maps each uint8 patch batch first (stain perturbation);
-    ``image``: the full-resolution image when already decoded (:func:`section_image`)."""
+    ``image``: the full-resolution image when already decoded (:func:`section_image`), for the
+    colour and CNN features."""
     from omib_st.pp import PatchExtractor
     from omib_st.pp.morphology import spot_descriptors
 
-    if kind == "descriptors":
-        return spot_descriptors(adata, size=SPOT_SIZE, context=CONTEXT, context_size=CONTEXT_SIZE,
-                                transform=transform, image=image)  # fmt: skip
+    if kind == "descriptors":  # each patch from the smallest image sharp enough (not ``image``)
+        return spot_descriptors(adata, size=SPOT_SIZE, context=CONTEXT, transform=transform)
     if kind not in ("color", "cnn"):
         raise ValueError(
             f"unknown features {kind!r}; choose from {sorted(set(BASELINES.values()))}"
