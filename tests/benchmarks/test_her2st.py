@@ -350,8 +350,9 @@ def test_workflow_dry_run_discovers_sections(fake_her2st, tmp_path):
                         cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     text = result.stdout + result.stderr
-    # 4 labelled sections × 2 seeds × 5 units (omib + 4 baselines with their _smooth variant).
-    assert re.search(r"^run\s+40$", text, re.MULTILINE), text[-2000:]
+    # 4 labelled sections × 2 seeds × 6 units (omib, the scanpy-recipe kNN and 4 baselines, each
+    # baseline with its _smooth variant).
+    assert re.search(r"^run\s+48$", text, re.MULTILINE), text[-2000:]
     assert re.search(r"^section\s+4$", text, re.MULTILINE)
     assert re.search(r"^aggregate\s+1$", text, re.MULTILINE)
 
