@@ -54,6 +54,14 @@ class OMIBConfig:
     """Bias in the heads of a Deep SVDD (``OneClass``) task, where False guards against the
     constant-map collapse; every other task's heads have biases."""
 
+    def __post_init__(self) -> None:
+        if isinstance(self.r_min, int | float) and isinstance(self.r_max, int | float):
+            if self.r_min > self.r_max:
+                raise OmibError(
+                    f"config omib.r_min = {self.r_min:g} is above omib.r_max = {self.r_max:g}",
+                    "give r_min ≤ r_max (the range the dynamic weights r_m are clipped to)",
+                )
+
 
 @dataclass(frozen=True)
 class MIConfig:
@@ -170,11 +178,38 @@ class ImageEncoderConfig:
     """Hub weights cannot be downloaded offline: give ``weights`` (a local file) instead."""
     weights: str | None = None
     out_dim: int = 64
-    freeze: bool = False
-    """Freeze the backbone (e.g. pretrained ``weights``); only its projection trains."""
+    freeze: bool | Literal["auto"] = "auto"
+    """Freeze the backbone (e.g. pretrained ``weights``); only its projection trains. ``auto``:
+    frozen when training runs on a CPU (the fast path: with ``cache_features`` the backbone runs
+    once per spot), trained on a GPU (:func:`omib_st.model.image_target.frozen_backbone`)."""
     cache_features: bool = True
-    """With ``freeze``: compute the backbone features of the training spots once and train on
-    them (host memory, float16; see :class:`omib_st.model.feature_cache.FeatureCache`)."""
+    """With a frozen backbone: compute the backbone features of the training spots once and train
+    on them (host memory, float16; see :class:`omib_st.model.feature_cache.FeatureCache`)."""
+    target: Literal[
+        "thumbnail", "descriptors", "cnn", "context", "cnn+context", "thumbnail+cnn+context",
+        "descriptors+cnn+context", "thumbnail+descriptors", "thumbnail+cnn", "descriptors+cnn",
+        "thumbnail+descriptors+cnn",
+    ] = "thumbnail"
+    """What the image part of the likelihood predicts of each spot (:mod:`omib_st.model.image_target`):
+    the patch's 8×8 ``thumbnail``; morphology ``descriptors`` (stain, nuclei, texture of the spot
+    and its context, after Reinhard normalisation, z-scored on the training spots, computed once
+    per spot); ``cnn`` / ``context``: principal components of the frozen backbone's features of
+    the spot patch / of 2- and 3-diameter context patches. ``thumbnail`` was chosen by
+    leave-one-section-out on her2st B4, C2–C6 (image only): the morphology targets scored lower
+    there (docs/benchmarks.md, "Real H&E")."""
+    target_dim: int = 64
+    """Principal components kept of each CNN target block (``cnn``, ``context``); more than
+    ``omib.latent_dim``, so the bottleneck cannot pass them all and the error measures how
+    typical a spot is, not only how well a linear map is learnt."""
+    target_whiten: bool = False
+    """Scale every principal component of a CNN target block to unit variance (else one scale
+    per block, so the components keep their share of the variance)."""
+    model_kwargs: dict[str, Any] | None = None
+    """Extra ``timm.create_model`` arguments of the backbone (e.g. ``init_values: 1.0e-5`` for
+    UNI given as a bare weights file)."""
+    mean: tuple[float, ...] | None = None
+    """Input normalisation overriding the backbone's timm data config (``std`` too)."""
+    std: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -184,12 +219,15 @@ class ScoringConfig:
     combine: Literal["max", "mean"] = "max"
     """How the modalities' robust z-scores make one score: ``max`` (abnormal in any view) or
     ``mean``."""
-    threshold: Literal["quantile", "mixture"] = "quantile"
-    """``quantile``: the ``quantile`` of the held-out normal reference spots' scores (smoothed on
-    their own sections, like the target's); ``mixture``: a two-component Gaussian mixture on the
-    target's scores."""
+    threshold: Literal["quantile", "mixture", "otsu"] = "otsu"
+    """``otsu``: Otsu's threshold on the target's scores (follows a section whose scores are
+    shifted as a whole, but always splits the section in two, an all-normal one too);
+    ``quantile``: the ``quantile`` of the held-out normal reference spots' scores (smoothed on
+    their own sections, like the target's), for sections that may hold no anomaly;
+    ``mixture``: a two-component Gaussian mixture on the target's scores. Chosen by nested
+    leave-one-patient-out on her2st (docs/benchmarks.md)."""
     quantile: float = 0.90
-    """Chosen by nested leave-one-patient-out on her2st (docs/benchmarks.md)."""
+    """For ``threshold: quantile``: the expected false-positive rate on normal tissue is 1 − q."""
     prior_anomaly_fraction: float = 0.1
     """Prior weight of the anomalous component for ``mixture``."""
     depth_adjust: bool = False
@@ -221,7 +259,7 @@ class DetectorConfig:
 _POSITIVE = {
     "latent_dim", "fused_dim", "n_tokens", "n_heads", "n_layers", "hidden_dim", "steps",
     "batch_size", "lr", "n_neighbors", "n_rings", "n_top_genes", "target_sum", "size", "scale",
-    "out_dim", "devices", "num_nodes", "r_max", "max_spots", "n_components",
+    "out_dim", "devices", "num_nodes", "r_max", "max_spots", "n_components", "target_dim",
 }  # fmt: skip
 _FRACTIONS = {
     "dropout", "r_momentum", "ema_momentum", "eval_fraction", "val_fraction", "quantile",
@@ -270,6 +308,14 @@ def _coerce(path: str, hint: Any, value: Any) -> Any:
             except OmibError as err:
                 errors.append(str(err))
         raise OmibError(f"config {path} = {short(value)} has the wrong type", f"expected {hint}")
+    if origin is tuple:  # tuple[float, ...]: a list of numbers (YAML has no tuples)
+        if not isinstance(value, list | tuple) or not value:
+            raise OmibError(f"config {path} = {short(value)} must be a list of numbers", _FIX)
+        return tuple(_coerce(f"{path}[{i}]", typing.get_args(hint)[0], v) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise OmibError(f"config {path} = {short(value)} must be a mapping of names", _FIX)
+        return dict(value)
     if hint is type(None):
         if value is not None:
             raise OmibError(f"config {path} = {short(value)} must be null", _FIX)

@@ -31,6 +31,8 @@ def test_yaml_file_overrides_and_unknown_keys_are_refused(tmp_path):
         ({"omib": {"beta": "big"}}, "wrong type"),
         ({"train": {"max_epochs": 2.5}}, "integer"),
         ({"train": "fast"}, "must be a mapping"),
+        ({"omib": {"r_min": 1.5, "r_max": 1.2}}, "r_min = 1.5 is above omib.r_max = 1.2"),
+        ({"scoring": {"threshold": "median"}}, "not allowed"),
     ],
 )
 def test_out_of_range_and_mistyped_values(data, message):
@@ -43,3 +45,24 @@ def test_replace_takes_dotted_paths_and_validates():
     assert config.train.seed == 3 and config.omib.fusion == "concat"
     with pytest.raises(OmibError):
         replace(config, **{"train.devices": 0})
+
+
+def test_every_threshold_rule_is_accepted():
+    for rule in ("quantile", "mixture", "otsu"):
+        assert load_config({"scoring": {"threshold": rule}}).scoring.threshold == rule
+
+
+def test_image_encoder_arguments_are_validated_and_round_trip():
+    import yaml
+
+    config = load_config({"image": {"model_kwargs": {"drop_rate": 0.1}, "mean": [0.1, 0.2, 0.3],
+                                    "std": [0.5, 0.5, 0.5], "freeze": True}})  # fmt: skip
+    image = config.image
+    assert image.mean == (0.1, 0.2, 0.3) and image.std == (0.5, 0.5, 0.5)
+    assert image.model_kwargs == {"drop_rate": 0.1} and image.freeze is True
+    assert load_config(yaml.safe_load(yaml.safe_dump(to_dict(config)))) == config
+    assert DetectorConfig().image.freeze == "auto"  # the CPU fast path by default
+    for bad in ({"mean": "grey"}, {"mean": []}, {"std": ["a"]}, {"model_kwargs": [1]},
+                {"freeze": "sometimes"}, {"target": "colour"}):  # fmt: skip
+        with pytest.raises(OmibError):
+            load_config({"image": bad})

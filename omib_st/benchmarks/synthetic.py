@@ -393,13 +393,11 @@ def summary_markdown(table) -> str:
 
 def plot_beta_sweep(table, path: str | Path) -> None:
     """Test accuracy against β / M_u (log x), one line per setting, the optimum dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     table = table.astype({"beta_scale": float})
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for i, setting in enumerate(s for s in SETTINGS if s in set(table.setting)):
         color = f"C{i}"
         rows = table[(table.method == "omib") & (table.setting == setting)]
@@ -419,7 +417,6 @@ def plot_beta_sweep(table, path: str | Path) -> None:
     fig.tight_layout()
     tmp = Path(path).with_name(Path(path).stem + ".tmp.png")
     fig.savefig(tmp, dpi=120)
-    plt.close(fig)
     tmp.replace(path)
 
 

@@ -30,6 +30,17 @@ def add_reference_choice(parser: argparse.ArgumentParser) -> None:
         "--normal-values", nargs="+", metavar="V", help="values of COL that are normal"
     )
     parser.add_argument(
+        "--label-key", metavar="COL",
+        help="supervised mode: obs column of annotated spots (not with --normal-key)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--positive", nargs="+", metavar="V", help="values of --label-key that are anomalous"
+    )
+    parser.add_argument(
+        "--ignore", nargs="+", metavar="V",
+        help="values of --label-key left out of training (e.g. undetermined)",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-image", action="store_true", help="expression only, even if images exist"
     )
     parser.add_argument(
@@ -40,6 +51,21 @@ def add_reference_choice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strategy", metavar="NAME", help="Lightning strategy, e.g. ddp (train.strategy)"
     )
+
+
+def check_label_arguments(args: argparse.Namespace) -> None:
+    """The supervised arguments are consistent: --label-key with --positive, never with
+    --normal-key; --positive / --ignore only with --label-key."""
+    if args.label_key is not None and args.normal_key is not None:
+        raise OmibError(
+            "--label-key and --normal-key were both given",
+            "use --label-key for supervised training or --normal-key for one-class, not both",
+        )
+    if args.label_key is None and (args.positive or args.ignore):
+        raise OmibError("--positive/--ignore were given without --label-key", "add --label-key COL")
+    if args.label_key is not None and not args.positive:
+        raise OmibError(f"--label-key {args.label_key} needs --positive",
+                        "pass --positive V ... (the labels of anomalous spots)")  # fmt: skip
 
 
 def build_config(args: argparse.Namespace, *, train: bool = True):
@@ -264,6 +290,8 @@ def summary(adata, key: str = "omib") -> str:
     info = adata.uns[key]
     n_anomalous = int(adata.obs[f"{key}_anomaly"].sum())
     image = "expression + H&E" if info.get("image_used") else "expression only (no image)"
+    if info.get("image_used") and info.get("image_backbone"):  # e.g. the CPU fast path
+        image += f"; image backbone {info['image_backbone']}, target {info.get('image_target')}"
     return (f"{adata.n_obs} spots scored ({image}, mode: {info['mode']}); {n_anomalous} "
             f"({n_anomalous / adata.n_obs:.1%}) above the threshold {info['threshold']:.3g}")  # fmt: skip
 

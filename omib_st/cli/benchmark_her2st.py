@@ -10,9 +10,10 @@ from omib_st.cli.benchmark import add_core_arguments, add_set_argument, core_ove
 _METHODS = (
     "omib", "omib_concat", "omib_fixed_r", "omib_no_warmup", "omib_beta10", "omib_beta01", "knn_scanpy",
     "knn_scanpy_smooth", "knn", "knn_smooth", "iforest", "iforest_smooth", "lof", "lof_smooth",
-    "pca_error", "pca_error_smooth",
+    "pca_error", "pca_error_smooth", "logistic", "logistic_raw",
 )  # fmt: skip
-_DEFAULT = ("omib", *_METHODS[6:])
+_DEFAULT = ("omib", *_METHODS[6:-2])
+_SUPERVISED_DEFAULT = ("omib", "logistic", "logistic_raw")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,11 +27,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", type=Path, default=Path("../shared/data/her2st"),
                         help="her2st folder (counts/, spots/, labels/); default ../shared/data/her2st")  # fmt: skip
-    parser.add_argument("--out", type=Path, default=Path("results/her2st"))
+    parser.add_argument("--out", type=Path,
+                        help="results folder (default results/her2st, or results/her2st_supervised)")  # fmt: skip
     parser.add_argument(
-        "--methods", nargs="+", choices=_METHODS, default=list(_DEFAULT), metavar="METHOD",
-        help=f"any of {', '.join(_METHODS)} (default: omib and every baseline; the omib_* "
-        "ablations on request)",
+        "--protocol", choices=("one_class", "supervised"), default="one_class",
+        help="one_class (default): train on the normal spots of the other patients' sections; "
+        "supervised (issue 15): train on their labelled spots (tumour vs normal labels)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--methods", nargs="+", choices=_METHODS, metavar="METHOD",
+        help=f"any of {', '.join(_METHODS)} (default: omib and every baseline of the protocol; "
+        "the omib_* ablations on request; logistic and logistic_raw are the supervised "
+        "protocol's baselines, the others the one-class protocol's)",
     )  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2)")
     parser.add_argument("--targets", nargs="+", metavar="SECTION",
@@ -59,6 +67,13 @@ def run(args: argparse.Namespace) -> int:
     from omib_st.benchmarks.her2st.run import run_benchmark, summary_markdown
     from omib_st.errors import OmibError
 
+    supervised = args.protocol == "supervised"
+    if args.methods is None:
+        args.methods = list(_SUPERVISED_DEFAULT if supervised else _DEFAULT)
+    if args.out is None:
+        args.out = Path("results/her2st_supervised" if supervised else "results/her2st")
+    if args.nested and supervised:
+        raise OmibError("--nested is a one-class protocol", "leave out --nested or --protocol")
     if args.seed is not None and args.seeds is not None:
         raise OmibError("both --seed and --seeds given", "use --seeds 0 1 2 (or one --seed)")
     seeds = args.seeds or ([args.seed] if args.seed is not None else [0, 1, 2])
@@ -82,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     table, _ = run_benchmark(
         args.data, methods=args.methods, seeds=seeds, targets=args.targets, quick=args.quick,
-        overrides=overrides, out=args.out,
+        overrides=overrides, out=args.out, protocol=args.protocol,
     )  # fmt: skip
     print()
     print(summary_markdown(table))

@@ -41,6 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run the phases in this process (peak memory then covers all of them)",
     )  # fmt: skip
     parser.add_argument("--keep-data", action="store_true", help="keep the generated h5ad files")
+    parser.add_argument(
+        "--her2st", type=Path, metavar="DIR",
+        help="her2st folder for the fixed row: `omib-st fit` on its six labelled sections with "
+        "the defaults (e.g. ../shared/data/her2st)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results/perf"))
     parser.set_defaults(run=run)
 
@@ -69,6 +74,15 @@ def run(args: argparse.Namespace) -> int:
         train["max_epochs"] = args.epochs
     if args.warmup_epochs is not None:
         train["warmup_epochs"] = args.warmup_epochs
+    if args.her2st is not None:
+        from omib_st.benchmarks.perf_her2st import her2st_fit_row, her2st_markdown
+        from omib_st.io import atomic_path
+
+        row = her2st_fit_row(args.her2st, args.out / "work", seed=args.seed, threads=args.threads)
+        text = her2st_markdown(row, "omib-st benchmark perf " + " ".join(_argv(args)))
+        with atomic_path(args.out / "her2st.md") as tmp:
+            tmp.write_text(text)
+        print(text)
     rows = run_perf(
         args.sizes, args.out, fit_spots=args.fit_spots, config=config, image=not args.no_image,
         model=args.model, device=args.device, seed=args.seed, threads=args.threads,

@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "detect", help="score every spot of a sample (h5ad or Space Ranger folder)"
     )
     parser.add_argument("sample")
-    parser.add_argument("--reference", nargs="+", metavar="REF", help="normal reference sections")
+    parser.add_argument("--reference", nargs="+", metavar="REF", help="reference sections: normal, or annotated with --label-key")
     parser.add_argument("--model", metavar="DIR", help="a model saved by 'omib-st fit'")
     parser.add_argument("-o", "--out", help="output h5ad (default: SAMPLE.omib.h5ad)")
     add_reference_choice(parser)
@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from omib_st.cli._common import (
         Files,
         build_config,
+        check_label_arguments,
         check_seed,
         checkpoint_output,
         is_main_process,
@@ -39,10 +40,14 @@ def run(args: argparse.Namespace) -> int:
     )
     from omib_st.errors import OmibError
 
+    check_label_arguments(args)
     if sum(x is not None for x in (args.reference, args.model, args.normal_key)) > 1:
         raise OmibError(
             "give only one of --reference, --model and --normal-key", "pick one reference choice"
         )
+    if args.label_key is not None and args.model:
+        raise OmibError("--label-key trains a model; --model gives a trained one",
+                        "leave out --label-key (a supervised model scores as it is) or --model")  # fmt: skip
     check_seed(args.seed)
     if args.model:
         refuse_config_with_model(args)
@@ -62,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         model = load_model(args.model)
         if args.device is not None:
             model.config = om.config.replace(model.config, **{"train.device": args.device})
-    elif not (args.reference or args.normal_key):
+    elif not (args.reference or args.normal_key or args.label_key):
         from omib_st.model.tissue_data import check_section, has_image
 
         use_image = has_image(adata) if not args.no_image else False
@@ -75,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.filterwarnings("ignore", message="omib-st: no reference given")
         om.tl.detect(
             adata, reference=reference, model=model, normal_key=args.normal_key,
-            normal_values=args.normal_values, config=config, use_image=False if args.no_image else None,
+            normal_values=args.normal_values, label_key=args.label_key, positive=args.positive,
+            ignore=args.ignore, config=config, use_image=False if args.no_image else None,
             layer=args.layer, library_id=args.library_id,
         )  # fmt: skip
     if not is_main_process():

@@ -83,8 +83,8 @@ def _problems(detector: Any) -> list[tuple[str, str]]:
                 break
     stats = getattr(detector, "reference_stats", None)
     n = _stats_length()
-    if stats is not None and not stats:
-        problems.append(("model.json", "no reference statistics"))
+    if stats is not None and not stats and getattr(detector, "mode", "one_class") == "one_class":
+        problems.append(("model.json", "no reference statistics"))  # supervised models have none
     for name, values in (stats or {}).items():
         values = tuple(values)
         where = f"reference_stats[{short(name)}]"

@@ -8,6 +8,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,25 @@ from omib_st import __version__
 from omib_st.config import DetectorConfig, from_dict, to_dict
 from omib_st.errors import OmibError
 from omib_st.model.feature_cache import FeatureCache
+from omib_st.model.image_target import (
+    ImageTarget,
+    backbone_note,
+    fit_image_targets,
+    frozen_backbone,
+    restore_image_target,
+    score_image_targets,
+)
+from omib_st.model.inference import predict
+from omib_st.model.supervised import (
+    IGNORED,
+    ONE_CLASS,
+    SUPERVISED,
+    THRESHOLD,
+    class_counts,
+    class_weights,
+    positive_probability,
+    spot_classes,
+)
 from omib_st.model.tissue_data import (
     THUMBNAIL,
     Section,
@@ -28,17 +48,18 @@ from omib_st.model.tissue_data import (
     prepare_section,
     require_image,
 )
-from omib_st.module import OMIB, Likelihood
+from omib_st.module import OMIB, Classification, Likelihood
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
 from omib_st.pp import GeneAlignment, Projection, select_genes, thinning_depth
 from omib_st.scoring import (
     combine,
     mixture_threshold,
+    otsu_threshold,
     quantile_threshold,
     robust_stats,
     smooth_scores,
 )
-from omib_st.train import FitResult, fit, make_loader, resolve_accelerator, resolve_precision
+from omib_st.train import FitResult, fit, make_loader, resolve_accelerator
 
 WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
 FORMAT_VERSION = 3
@@ -80,6 +101,11 @@ class OmibDetector:
     fused head, per modality, as robust z-scores against held-out normal reference spots,
     combined (``scoring.combine``) and smoothed over the spatial graph.
 
+    Supervised mode (``fit(..., label_key=..., positive=[...])``, :mod:`omib_st.model.supervised`):
+    annotated spots train OMIB's two-class classification task (class-weighted cross-entropy)
+    on the same encoders and data handling; the score is the fused head's probability of the
+    positive class and the label is probability > 0.5. :attr:`mode` says which.
+
     Parameters
     ----------
     config
@@ -101,7 +127,11 @@ class OmibDetector:
         """Held-out normal reference spots and their neighbours: combined scores, graph (CSR
         arrays) and the held-out positions, from which the threshold is taken."""
         self.training: dict[str, Any] = {}
+        self.mode = ONE_CLASS
+        """``"one_class"`` (trained on normal spots) or ``"supervised"`` (on labelled spots)."""
         self._cache: FeatureCache | None = None
+        self.image_target = ImageTarget()
+        """The image modality's target (:mod:`omib_st.model.image_target`), fitted at fit."""
 
     # ------------------------------------------------------------------ model
     @property
@@ -123,8 +153,10 @@ class OmibDetector:
             "spot": lambda: MLP(n_inputs, e.out_dim, (e.hidden_dim,), dropout=e.dropout),
             "image": lambda: ImageEncoder(
                 c.image.backbone, c.image.out_dim,
-                freeze=c.image.freeze, pretrained=c.image.pretrained and initial_weights,
+                freeze=frozen_backbone(c.image.freeze, self._device()),
+                pretrained=c.image.pretrained and initial_weights,
                 weights=c.image.weights if initial_weights else None,
+                model_kwargs=c.image.model_kwargs, mean=c.image.mean, std=c.image.std,
             ),
             "thumbnail": lambda: MLP(thumbnail, c.image.out_dim, (e.hidden_dim,), dropout=e.dropout),
         }  # fmt: skip
@@ -132,19 +164,25 @@ class OmibDetector:
         if self.use_expression:
             parts["expression"] = ("nb", len(self.genes))
         if self.use_image:
-            parts["image"] = ("gaussian", thumbnail)
+            parts["image"] = ("gaussian", self.image_target.width)
+        # supervised: the weights are placeholders, set by fit() or loaded with the state dict
+        task = Classification(2, torch.ones(2)) if self.mode == SUPERVISED else Likelihood(parts)
         with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's RNG is untouched
             torch.manual_seed(c.train.seed)
             encoders = {view: builders[view]() for view in self.modalities}
-            return OMIB(encoders, Likelihood(parts), c.omib)
+            return OMIB(encoders, task, c.omib)
 
     def _dataset(
-        self, sections: Sequence[Section], spots: np.ndarray | None = None
+        self,
+        sections: Sequence[Section],
+        spots: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
     ) -> TissueDataset:
         expression = self.config.expression
         return TissueDataset(
-            sections, spots, views=self.modalities, n_hops=expression.n_layers, cache=self._cache
-        )
+            sections, spots, views=self.modalities, n_hops=expression.n_layers, cache=self._cache,
+            labels=labels,
+        )  # fmt: skip
 
     def _loader(self, dataset: TissueDataset, shuffle: bool, order: np.ndarray | None = None):
         train = self.config.train
@@ -166,8 +204,12 @@ class OmibDetector:
         layer: str | None = None,
         library_id: str | None = None,
         resume: bool = False,
+        label_key: str | None = None,
+        positive: Sequence[Any] | None = None,
+        ignore: Sequence[Any] | None = None,
     ) -> OmibDetector:
-        """Train on the (normal spots of the) reference sections.
+        """Train on the (normal spots of the) reference sections, or, with ``label_key``, on
+        their labelled spots (supervised mode).
 
         Parameters
         ----------
@@ -183,10 +225,26 @@ class OmibDetector:
             comparison of the benchmarks).
         resume
             Continue an interrupted fit from ``config.train.checkpoint_dir``.
+        label_key, positive, ignore
+            Supervised mode (:mod:`omib_st.model.supervised`): spots whose ``obs[label_key]`` is
+            in ``positive`` are the anomalous class, spots in ``ignore`` or with a missing label
+            are left out of training (they stay in the graph), every other label is normal.
+            The classification task is trained with class-weighted cross-entropy (weights
+            ``n / (2 n_class)``); :meth:`score` then gives the probability of the positive class
+            and labels spots above 0.5. Not combinable with ``normal_key``.
         """
         refs = [references] if isinstance(references, AnnData) else list(references)
         if not refs:
             raise OmibError("no reference section was given", "pass at least one AnnData")
+        supervised = label_key is not None
+        if supervised and normal_key is not None:
+            raise OmibError("label_key (--label-key) and normal_key (--normal-key) were both given",
+                            "use --label-key for supervised training or --normal-key for one-class")  # fmt: skip
+        if not supervised and (positive or ignore):
+            raise OmibError("positive/ignore values were given without a label column",
+                            "add --label-key COL (label_key=...)")  # fmt: skip
+        classes = spot_classes(refs, label_key, positive, ignore) if supervised else None
+        self.mode = SUPERVISED if supervised else ONE_CLASS
         self.use_image = all(has_image(r) for r in refs) if use_image is None else use_image
         self.use_expression = use_expression
         if not (self.use_image or self.use_expression):
@@ -200,13 +258,16 @@ class OmibDetector:
                 "the detector scores the fused head, which omib.omf: false removes",
                 "keep omib.omf: true (the setting is for the classification benchmarks)",
             )
-        if not c.train.val_fraction:
+        if not c.train.val_fraction and not supervised:
             warnings.warn(
                 "omib-st: train.val_fraction is 0, so the score statistics and the threshold "
                 "come from the training spots themselves (optimistic: more spots are flagged)",
                 UserWarning, stacklevel=2,
             )  # fmt: skip
-        masks = [_normal_mask(r, normal_key, normal_values) for r in refs]
+        if supervised:
+            masks = [k != IGNORED for k in classes]
+        else:
+            masks = [_normal_mask(r, normal_key, normal_values) for r in refs]
         if c.train.max_spots is not None:
             masks = _subsample(masks, c.train.max_spots, c.train.seed)
         normal_refs = [r[m] for r, m in zip(refs, masks)]
@@ -222,32 +283,41 @@ class OmibDetector:
         n_val = max(1, int(round(c.train.val_fraction * len(spots)))) if c.train.val_fraction else 0
         if len(spots) - n_val < MIN_TRAIN_SPOTS:
             raise OmibError(
-                f"only {len(spots)} normal reference spots ({len(spots) - n_val} left for "
+                f"only {len(spots)} {'labelled' if supervised else 'normal'} reference spots "
+                f"({len(spots) - n_val} left for "
                 f"training after validation; at least {MIN_TRAIN_SPOTS} needed)",
                 "give more reference spots",
             )
         train_spots, val_spots = np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
         self._project(sections, train_spots)
+        self.image_target = ImageTarget(c.image.target, c.image.target_dim, c.image.target_whiten)
         self.module = self._build()
-        if self.use_expression:
+        labels = np.concatenate(classes) if supervised else None
+        if supervised:
+            self.module.task.class_weight.copy_(class_weights(labels[train_spots]))
+        if self.use_expression and not supervised:
             target = sparse.vstack([s.target for s in sections], format="csr")[train_spots]
             self.module.task.set_dispersion("expression", torch.from_numpy(target.toarray()))
         self._cache = None
-        if self.use_image and c.image.freeze and c.image.cache_features:
-            self._cache = FeatureCache.build(
-                self._dataset(sections), self.module.encoders["image"], spots,
-                batch_size=c.train.batch_size, device=self._device(),
-            )  # fmt: skip
-        train_loader = self._loader(self._dataset(sections, train_spots), shuffle=True)
+        if self.use_image:  # the image target, once per spot (and the frozen backbone's cache)
+            self._cache = fit_image_targets(self, refs, sections, train_spots,
+                                            val_spots if n_val else train_spots,
+                                            library_id=library_id)  # fmt: skip
+        train_loader = self._loader(self._dataset(sections, train_spots, labels), shuffle=True)
         val_loader = (
-            self._loader(self._dataset(sections, val_spots), shuffle=False) if n_val else None
+            self._loader(self._dataset(sections, val_spots, labels), shuffle=False)
+            if n_val
+            else None
         )
-        run_id = _run_id(c, self.genes, self.modalities, refs, train_spots, val_spots)
+        run_id = _run_id(c, self.genes, self.modalities, refs, train_spots, val_spots, labels)
         result: FitResult = fit(
             self.module, train_loader, val_loader, config=c.train, mi=c.mi, resume=resume,
             run_id=run_id,
         )  # fmt: skip
-        self._calibrate(sections, val_spots if n_val else train_spots)
+        if supervised:  # the probability needs no reference statistics; the threshold is fixed
+            self.reference_stats, self.calibration, self.threshold = {}, {}, THRESHOLD
+        else:
+            self._calibrate(sections, val_spots if n_val else train_spots)
         cache_bytes = self._cache.nbytes if self._cache is not None else 0
         self._cache = None  # the cache is for the fit's spots only
         bound = result.bound.to_dict() if result.bound else {}
@@ -255,8 +325,20 @@ class OmibDetector:
             "n_reference_sections": len(refs), "n_train_spots": int(len(train_spots)),
             "n_val_spots": int(n_val), "epochs": int(result.epochs), "stopped_early": result.stopped_early,
             "bound": bound, "r": {m: float(v) for m, v in zip(self.modalities, self.module.weights.r)},
-            "feature_cache_bytes": int(cache_bytes),
+            "feature_cache_bytes": int(cache_bytes), "train_seconds": round(result.seconds, 3),
+            "image_frozen": bool(self.use_image and frozen_backbone(c.image.freeze, self._device())),
+            "image_backbone": backbone_note(frozen_backbone(c.image.freeze, self._device()),
+                                            c.image.freeze == "auto") if self.use_image else None,
+            "image_target": self.image_target.kind if self.use_image else None,
         }  # fmt: skip
+        if supervised:
+            negative, positive_ = class_counts(labels[train_spots])
+            self.training.update({
+                "n_train_positive": positive_, "n_train_negative": negative,
+                "class_weights": [float(w) for w in self.module.task.class_weight],
+                "label_key": str(label_key), "positive": [str(v) for v in positive],
+                "ignore": [str(v) for v in (ignore or [])],
+            })  # fmt: skip
         return self
 
     def _project(self, sections: Sequence[Section], train_spots: np.ndarray) -> None:
@@ -302,6 +384,15 @@ class OmibDetector:
         smoothed = smooth_scores(cal["scores"], graph, self.config.scoring.smoothing)
         return quantile_threshold(smoothed[cal["held_out"]], self.config.scoring.quantile)
 
+    def _threshold(self, scores: np.ndarray) -> float:
+        """The ``scoring.threshold`` rule's cut for a target's (smoothed) scores."""
+        scoring = self.config.scoring
+        if scoring.threshold == "mixture":
+            return mixture_threshold(scores, scoring.prior_anomaly_fraction, seed=self.config.train.seed)
+        if scoring.threshold == "otsu":
+            return otsu_threshold(scores)
+        return self.reference_threshold()
+
     # ------------------------------------------------------------------ score
     def _device(self) -> torch.device:
         device = torch.device(resolve_accelerator(self.config.train.device))
@@ -309,26 +400,17 @@ class OmibDetector:
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         return device
 
-    @torch.no_grad()
     def _evidence(self, dataset: TissueDataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Per-modality negative log-likelihood under the fused head and ξ, for every spot of
         ``dataset`` (in item order)."""
-        device = self._device()
-        module = self.module.to(device).eval()
-        parts: dict[str, list[np.ndarray]] = {}
-        xi: list[np.ndarray] = []
-        order = dataset.spatial_order()  # compact batches; undone below
-        precision = resolve_precision(self.config.train.precision, device.type)
-        half = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
-        for batch in self._loader(dataset, shuffle=False, order=order):
-            batch = _to_device(batch, device)
-            with torch.autocast(device.type, dtype=half, enabled=half is not None):
-                output = module(batch["inputs"])
-            for name, value in module.task.evidence(output.prediction, batch["target"]).items():
-                parts.setdefault(name, []).append(value.float().cpu().numpy())
-            xi.append(output.xi.float().cpu().numpy())
-        evidence = {k: _unpermute(np.concatenate(v), order) for k, v in parts.items()}
-        return evidence, _unpermute(np.concatenate(xi), order)
+        task = self.module.task
+
+        def read(output, batch):
+            return {**task.evidence(output.prediction, batch["target"]), _XI: output.xi}
+
+        parts = predict(self.module, dataset, partial(self._loader, shuffle=False), self._device(),
+                        self.config.train.precision, read)  # fmt: skip
+        return parts, parts.pop(_XI)
 
     def _depth(self, dataset: TissueDataset) -> np.ndarray | None:
         """The covariate of depth-aware scoring for the spots of ``dataset`` (None when off)."""
@@ -351,16 +433,23 @@ class OmibDetector:
             thin_to=self.thin_to,
         )  # fmt: skip
         section.features = self.projection(section.expression)
-        dataset = self._dataset([section])
+        if self.use_image:
+            self._cache = score_image_targets(self, adata, section, library_id=library_id)
+        try:
+            dataset = self._dataset([section])
+        finally:
+            self._cache = None  # held by the dataset: the target section's features
+        if self.mode == SUPERVISED:
+            return self._score_supervised(section, dataset)
         parts, xi = self._evidence(dataset)
         combined = combine(parts, self.reference_stats, c.scoring.combine, self._depth(dataset))
         scores = smooth_scores(combined, section.graph, c.scoring.smoothing)
-        threshold = self.reference_threshold()
-        if c.scoring.threshold == "mixture":
-            threshold = mixture_threshold(
-                scores, c.scoring.prior_anomaly_fraction, seed=c.train.seed
-            )
+        threshold = self._threshold(scores)
         info = {"image_used": self.use_image, "genes_missing": section.alignment.n_missing}
+        if self.use_image:
+            if self.training.get("image_backbone"):  # models before issue 14 do not record it
+                info["image_backbone"] = str(self.training["image_backbone"])
+            info["image_target"] = self.image_target.kind
         if self.thin_to is not None:
             info["thin_to"] = self.thin_to
         if self.use_image:
@@ -368,11 +457,26 @@ class OmibDetector:
         return DetectionResult(scores.astype(np.float32), scores > threshold, xi.astype(np.float32),
                                parts, float(threshold), section.alignment, info)  # fmt: skip
 
+    def _score_supervised(self, section: Section, dataset: TissueDataset) -> DetectionResult:
+        """Supervised mode: score = the fused head's positive-class probability (not smoothed),
+        label = probability > 0.5; ``parts = {"probability": ...}``."""
+        probability, xi = positive_probability(self, dataset)
+        info: dict[str, Any] = {"image_used": self.use_image,
+                                "genes_missing": section.alignment.n_missing}  # fmt: skip
+        if self.thin_to is not None:
+            info["thin_to"] = self.thin_to
+        if self.use_image:
+            info["image_resolution"] = section.patches.resolution
+        return DetectionResult(probability.astype(np.float32), probability > THRESHOLD,
+                               xi.astype(np.float32), {"probability": probability}, THRESHOLD,
+                               section.alignment, info)  # fmt: skip
+
     # ------------------------------------------------------------------ persistence
     def metadata(self) -> dict[str, Any]:
         """Everything besides the weights that a saved model needs (JSON-serialisable)."""
         return {
-            "omib_st_version": __version__, "format_version": FORMAT_VERSION, "genes": self.genes,
+            "omib_st_version": __version__, "format_version": FORMAT_VERSION, "mode": self.mode,
+            "genes": self.genes,
             "use_image": self.use_image, "use_expression": self.use_expression,
             "modalities": self.modalities,
             "reference_stats": {k: list(v) for k, v in self.reference_stats.items()},
@@ -402,6 +506,7 @@ class OmibDetector:
                     "calibration": {
                         k: torch.from_numpy(np.asarray(v)) for k, v in self.calibration.items()
                     },
+                    "image_target": self.image_target.state(),
                 },
                 tmp / WEIGHTS,
             )
@@ -470,6 +575,9 @@ class OmibDetector:
                 bool(meta["use_image"]),
             )
             detector.use_expression = bool(meta.get("use_expression", True))
+            detector.mode = str(meta.get("mode", ONE_CLASS))  # models before issue 15: one-class
+            if detector.mode not in (ONE_CLASS, SUPERVISED):
+                raise ValueError(f"unknown mode {detector.mode!r}")
             detector.reference_stats = {
                 k: tuple(float(v) for v in stats) for k, stats in meta["reference_stats"].items()
             }
@@ -493,9 +601,11 @@ class OmibDetector:
             detector.projection = Projection(
                 **{k: saved["projection"][k].numpy() for k in ("mean", "scale", "components")}
             )
-            detector.calibration = {
-                k: saved["calibration"][k].numpy() for k in ("scores", "indptr", "indices", "held_out")
-            }
+            calibrated = (
+                ("scores", "indptr", "indices", "held_out") if detector.mode == ONE_CLASS else ()
+            )
+            detector.calibration = {k: saved["calibration"][k].numpy() for k in calibrated}
+            detector.image_target = restore_image_target(detector, saved.get("image_target"))
             detector.module = detector._build(initial_weights=False)
             detector.module.load_state_dict(saved["module"])
         except (KeyError, TypeError, AttributeError, RuntimeError) as err:
@@ -511,13 +621,15 @@ class OmibDetector:
         return detector
 
 
+_XI = "_xi"
+"""Key of ξ among the evidence parts while they are collected."""
 _HARDWARE = ("device", "devices", "num_nodes", "strategy", "precision", "num_workers",
              "progress_bar", "checkpoint_dir")  # fmt: skip
 
 
-def _run_id(config, genes, modalities, refs, train_spots, val_spots) -> str:
+def _run_id(config, genes, modalities, refs, train_spots, val_spots, labels=None) -> str:
     """What a checkpoint must match to be resumed: settings (but not hardware), genes, the
-    reference spots by name, and the train/validation split."""
+    reference spots by name, the train/validation split and (supervised) the spots' classes."""
     settings = to_dict(config)
     settings["train"] = {k: v for k, v in settings["train"].items() if k not in _HARDWARE}
     digest = hashlib.sha256(json.dumps([settings, genes, modalities], sort_keys=True).encode())
@@ -525,6 +637,8 @@ def _run_id(config, genes, modalities, refs, train_spots, val_spots) -> str:
         digest.update("\0".join(map(str, ref.obs_names)).encode())
     digest.update(np.asarray(train_spots, dtype=np.int64).tobytes())
     digest.update(np.asarray(val_spots, dtype=np.int64).tobytes())
+    if labels is not None:
+        digest.update(b"labels" + np.asarray(labels, dtype=np.int64).tobytes())
     return digest.hexdigest()
 
 
@@ -567,16 +681,3 @@ def _subsample(masks: list[np.ndarray], max_spots: int, seed: int) -> list[np.nd
     keep = np.zeros(sum(len(m) for m in masks), dtype=bool)
     keep[np.random.default_rng([seed, max_spots]).choice(chosen, max_spots, replace=False)] = True
     return np.split(keep, np.cumsum([len(m) for m in masks])[:-1])
-
-
-def _unpermute(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Rows computed in the order ``order`` put back in item order."""
-    out = np.empty_like(values)
-    out[order] = values
-    return out
-
-
-def _to_device(batch: Any, device: torch.device) -> Any:
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
-    return batch.to(device, non_blocking=True) if hasattr(batch, "to") else batch

@@ -57,6 +57,9 @@ class Section:
     features: np.ndarray | None = None
     """The expression encoders' input, ``spots × n_components`` (:class:`~omib_st.pp.Projection`
     of :attr:`expression`), set once the model's projection is known."""
+    image_target: np.ndarray | None = None
+    """The image modality's target per spot, ``spots × width``
+    (:mod:`omib_st.model.image_target`), computed once; None = the patch's thumbnail."""
 
     @property
     def n_spots(self) -> int:
@@ -174,6 +177,10 @@ class TissueDataset(Dataset):
     time and memory per batch do not grow with the section. With a frozen-feature ``cache``
     (:class:`~omib_st.model.feature_cache.FeatureCache`), the image input is the cached backbone
     features instead of the patch.
+
+    With ``labels`` (one integer class per spot of the concatenated sections), the target is
+    the batch's classes, ``LongTensor [B]`` (the supervised mode's classification task), instead
+    of the likelihood's parts.
     """
 
     def __init__(
@@ -184,6 +191,7 @@ class TissueDataset(Dataset):
         views: Sequence[str] = ("expression", "image"),
         n_hops: int = 2,
         cache: Any = None,
+        labels: np.ndarray | None = None,
     ):
         self.sections = list(sections)
         sizes = np.array([s.n_spots for s in self.sections])
@@ -199,10 +207,19 @@ class TissueDataset(Dataset):
             graph = sparse.block_diag([s.graph for s in self.sections], format="csr")
         self.graph = graph if graph.has_sorted_indices else graph.sorted_indices()
         self.depth = np.concatenate([s.depth for s in self.sections])
+        targets = [s.image_target for s in self.sections]
+        self.image_target = None
+        if all(t is not None for t in targets) and targets:
+            self.image_target = torch.from_numpy(
+                targets[0] if len(targets) == 1 else np.concatenate(targets)
+            )
         self.views = tuple(views)
         self.spots = np.arange(self.offsets[-1]) if spots is None else np.asarray(spots)
         self.n_hops = n_hops
         self.cache = cache
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+        if self.labels is not None and len(self.labels) != self.offsets[-1]:
+            raise ValueError(f"{len(self.labels)} labels for {self.offsets[-1]} spots")
 
     def __len__(self) -> int:
         return len(self.spots)
@@ -257,9 +274,14 @@ class TissueDataset(Dataset):
             else:
                 inputs["image"] = self.patches(spots)
                 thumbnail = thumbnails(inputs["image"])
-            target["image"] = thumbnail
+            target["image"] = (
+                thumbnail if self.image_target is None
+                else self.image_target[torch.from_numpy(spots)]
+            )  # fmt: skip
             if "thumbnail" in self.views:
                 inputs["thumbnail"] = thumbnail
+        if self.labels is not None:
+            return {"inputs": inputs, "target": torch.from_numpy(self.labels[spots])}
         return {"inputs": inputs, "target": target}
 
 

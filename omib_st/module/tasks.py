@@ -6,6 +6,8 @@
 | regression     | MSE (or L1)        | N(ŷ, 1)   | ½ (ŷ_m − ŷ)²                   |
 | one-class      | Deep SVDD ‖h − c‖² | N(h, I)   | ½ ‖(h_m − c_m) − (h − c)‖²     |
 
+(The classification loss can be class-weighted; see :class:`Classification`.)
+
 Every head is named: ``"fused"`` for dDec and the modality name for a TRB head; only the one-class
 task uses the name (each head has its own centre).
 """
@@ -40,18 +42,29 @@ class Task(nn.Module):
 
 
 class Classification(Task):
-    """Cross-entropy over ``n_classes`` logits."""
+    """Cross-entropy over ``n_classes`` logits.
+
+    ``class_weights`` (one per class) weight each sample's cross-entropy by its class, for
+    imbalanced classes (``torch.nn.functional.cross_entropy(weight=...)``: the weighted mean);
+    they are a buffer, so they are saved and loaded with the state dict.
+    """
 
     kind = "classification"
 
-    def __init__(self, n_classes: int):
+    def __init__(self, n_classes: int, class_weights: Tensor | None = None):
         super().__init__()
         if n_classes < 2:
             raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
         self.out_dim = n_classes
+        weights = None
+        if class_weights is not None:
+            weights = torch.as_tensor(class_weights, dtype=torch.float32).clone()
+            if weights.shape != (n_classes,) or not bool((weights > 0).all()):
+                raise ValueError(f"class_weights must be {n_classes} positive numbers, got {weights}")
+        self.register_buffer("class_weight", weights)  # None: unweighted, not in the state dict
 
     def loss(self, prediction: Tensor, target: Tensor | None, head: str = FUSED) -> Tensor:
-        return F.cross_entropy(prediction.float(), target.long())
+        return F.cross_entropy(prediction.float(), target.long(), weight=self.class_weight)
 
     def divergence(self, branch: Tensor, fused: Tensor, head: str) -> Tensor:
         log_p_branch = F.log_softmax(branch.float(), dim=-1)

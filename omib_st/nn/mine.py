@@ -59,6 +59,8 @@ class MINE:
     def __call__(self, a: Tensor, b: Tensor) -> float:
         if a.shape[0] != b.shape[0] or a.shape[0] < 4:
             raise ValueError(f"MINE needs paired samples (got {a.shape[0]} and {b.shape[0]})")
+        if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+            raise ValueError("MINE needs finite samples (got NaN or infinite values)")
         generator = torch.Generator().manual_seed(self.seed)
         a, b = _standardise(a.detach().float().cpu()), _standardise(b.detach().float().cpu())
         order = torch.randperm(a.shape[0], generator=generator)
@@ -92,7 +94,9 @@ class MINE:
                 with torch.no_grad():
                     t_joint = statistics(torch.cat([a[eval_idx], b[eval_idx]], 1)).squeeze(-1)
                     t_marginal = statistics(torch.cat([a[eval_idx], b[held_out]], 1)).squeeze(-1)
-                    best = max(best, float(donsker_varadhan(t_joint, t_marginal)))
+                    bound = float(donsker_varadhan(t_joint, t_marginal))
+                    if math.isfinite(bound):  # an overflowing e^T is no estimate
+                        best = max(best, bound)
         return best
 
 

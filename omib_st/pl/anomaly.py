@@ -23,12 +23,9 @@ def anomaly(
 
     Uses ``squidpy.pl.spatial_scatter``; panels: ``obs[f"{key}_score"]``,
     ``obs[f"{key}_anomaly"]`` and ``obs[truth]`` when given. ``save`` writes a PNG.
-    Extra keyword arguments go to ``spatial_scatter``. Returns the matplotlib figure.
+    Extra keyword arguments go to ``spatial_scatter``. Returns the matplotlib figure. The
+    plotting backend is left as it is, and ``adata`` is neither modified nor copied.
     """
-    import matplotlib
-
-    if save is not None and show is None:
-        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import squidpy as sq
 
@@ -40,7 +37,11 @@ def anomaly(
             f'obs["{score}"] not found', f"run omib_st.tl.detect(adata, key_added='{key}') first"
         )
     colors = [score, f"{key}_anomaly"] + ([truth] if truth else [])
-    plot = adata.copy()
+    plot = AnnData(  # what the panels need; the images are shared with adata, not copied
+        obs=adata.obs[[c for c in colors if c in adata.obs]].copy(),
+        obsm={"spatial": adata.obsm["spatial"]},
+        uns={"spatial": adata.uns["spatial"]} if "spatial" in adata.uns else {},
+    )
     plot.obs[f"{key}_anomaly"] = plot.obs[f"{key}_anomaly"].astype(str).astype("category")
     if truth:
         plot.obs[truth] = plot.obs[truth].astype(str).astype("category")

@@ -3,6 +3,7 @@
 Nothing here imports torch; the arrays are ready to be wrapped as tensors.
 """
 
+from omib_st.pp.counts import counts_matrix
 from omib_st.pp.crop import crop_resize
 from omib_st.pp.genes import select_genes
 from omib_st.pp.graph import check_graph_size, lattice_spacing, spatial_graph, spatial_neighbors
@@ -10,7 +11,6 @@ from omib_st.pp.morphology import DESCRIPTOR_NAMES, morphology_descriptors, spot
 from omib_st.pp.normalize import (
     GeneAlignment,
     check_shared_genes,
-    counts_matrix,
     gene_counts,
     normalize_expression,
 )

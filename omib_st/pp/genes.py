@@ -9,7 +9,7 @@ import pandas as pd
 from anndata import AnnData
 
 from omib_st.errors import OmibError
-from omib_st.pp.normalize import counts_matrix
+from omib_st.pp.counts import counts_matrix
 
 
 def select_genes(

@@ -10,7 +10,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from omib_st.errors import OmibError
-from omib_st.io.validate import validate
+from omib_st.pp.counts import counts_matrix
 from omib_st.pp.thin import thin_counts
 
 _ROWS = 65_536  # rows normalised at a time, so temporaries stay small for large sections
@@ -34,13 +34,6 @@ class GeneAlignment:
             shown = ", ".join(self.missing[:5]) + (", …" if self.n_missing > 5 else "")
             line += f"; {self.n_missing} missing, set to 0 ({shown})"
         return line
-
-
-def counts_matrix(adata: AnnData, layer: str | None = None) -> sparse.csr_matrix:
-    """Checked raw counts of ``adata`` (``X`` or ``layers[layer]``) as CSR, without copying CSR."""
-    validate(adata, layer=layer, require_spatial=False)
-    matrix = adata.X if layer is None else adata.layers[layer]
-    return matrix if sparse.isspmatrix_csr(matrix) else sparse.csr_matrix(matrix)
 
 
 def check_shared_genes(adata: AnnData, genes: Sequence[str]) -> None:

@@ -9,14 +9,14 @@ import pandas as pd
 from scipy import sparse
 from scipy.stats import binom
 
+from omib_st.pp.counts import counts_matrix
+
 _ROWS = 65_536  # rows thinned at a time
 
 
 def thinning_depth(adatas, quantile: float, layer: str | None = None) -> float:
     """The ``quantile`` of the library sizes of every spot of ``adatas`` (the normal reference
     spots): the depth :func:`thin_counts` thins to under ``preprocess.thin_quantile``."""
-    from omib_st.pp.normalize import counts_matrix
-
     depths = np.concatenate(
         [np.asarray(counts_matrix(a, layer).sum(axis=1)).ravel() for a in adatas]
     )

@@ -31,3 +31,17 @@ def mixture_threshold(
     posterior = mixture.predict_proba(x)[:, anomalous]
     above = x.ravel()[(posterior > 0.5) & (x.ravel() >= mixture.means_.min())]
     return float(above.min()) if above.size else float("inf")
+
+
+def otsu_threshold(scores: np.ndarray) -> float:
+    """Otsu's threshold on the target's scores: the cut that maximises the between-class variance
+    of the two sides (``skimage.filters.threshold_otsu``). Needs no reference and no prior
+    anomaly fraction, so a section whose scores are all shifted (depth, batch) is split as well
+    as one that is not; like the mixture, it always splits a section in two (``inf`` when every
+    score is equal)."""
+    from skimage.filters import threshold_otsu
+
+    x = np.asarray(scores, dtype=np.float64)
+    if x.size == 0 or np.ptp(x) == 0:
+        return float("inf")
+    return float(threshold_otsu(x, nbins=max(256, min(4096, x.size))))

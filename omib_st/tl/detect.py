@@ -23,6 +23,9 @@ def detect(
     model: Any = None,
     normal_key: str | None = None,
     normal_values: Sequence[Any] | None = None,
+    label_key: str | None = None,
+    positive: Sequence[Any] | None = None,
+    ignore: Sequence[Any] | None = None,
     config: DetectorConfig | None = None,
     use_image: bool | None = None,
     layer: str | None = None,
@@ -38,11 +41,20 @@ def detect(
     self-referenced mode trains on ``adata`` itself, drops the ``scoring.self_trim`` highest
     scoring spots and trains again — the weakest mode, and it warns.
 
+    Supervised mode: with ``label_key`` and ``positive``, the model trains OMIB's classification
+    task on labelled spots (:mod:`omib_st.model.supervised`): those of the ``reference`` sections,
+    or, without ``reference``, the labelled spots of ``adata`` itself. A saved supervised model
+    (``model``) scores the same way.
+
     Parameters
     ----------
     adata
         Visium-layout AnnData: raw counts, ``obsm["spatial"]`` and, for the image modality,
         ``uns["spatial"][library_id]`` with images and scale factors.
+    label_key, positive, ignore
+        Supervised training: ``obs[label_key]`` in ``positive`` = anomalous, in ``ignore`` (or
+        missing) = left out of training, any other label = normal. Not with ``normal_key``
+        or ``model``.
     config
         :class:`~omib_st.config.DetectorConfig` for training (ignored with ``model``).
     use_image
@@ -56,10 +68,14 @@ def detect(
     -------
     ``None``, or the copy when ``copy=True``. Writes:
 
-    - ``obs[f"{key_added}_score"]``: float, higher = more anomalous;
-    - ``obs[f"{key_added}_anomaly"]``: bool, from the label-free threshold;
+    - ``obs[f"{key_added}_score"]``: float, higher = more anomalous (supervised: the
+      probability of the positive class);
+    - ``obs[f"{key_added}_anomaly"]``: bool, from the label-free threshold (supervised:
+      probability > 0.5);
     - ``obsm[f"X_{key_added}"]``: the fused representation ξ;
-    - ``uns[key_added]``: mode, resolved params, version, modalities, β, M_u, Ĥ/Î estimates,
+    - ``uns[key_added]``: ``mode`` (``"one_class"`` or ``"supervised"``), ``source`` (how the
+      model was obtained: ``"model"``, ``"reference"``, ``"normal_key"``, ``"label_key"`` or
+      ``"self-referenced"``), resolved params, version, modalities, β, M_u, Ĥ/Î estimates,
       r per modality, threshold, the reference statistics of the score and, with
       ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to); plain
       types.
@@ -71,6 +87,16 @@ def detect(
         raise OmibError(
             "give only one of model, reference and normal_key", "pick one reference choice"
         )
+    if label_key is not None and (normal_key is not None or model is not None):
+        raise OmibError(
+            f"label_key (--label-key) cannot be combined with "
+            f"{'normal_key (--normal-key)' if normal_key is not None else 'a saved model (--model)'}",
+            "use --label-key with --reference (or the sample's own labels) for supervised training",
+        )
+    if label_key is None and (positive or ignore):
+        raise OmibError("positive/ignore values were given without a label column",
+                        "add --label-key COL (label_key=...)")  # fmt: skip
+    supervised = {"label_key": label_key, "positive": positive, "ignore": ignore}
     target = adata.copy() if copy else adata
     if model is not None:
         detector = model if isinstance(model, OmibDetector) else OmibDetector.load(Path(model))
@@ -79,8 +105,9 @@ def detect(
         references = [reference] if isinstance(reference, AnnData) else list(reference)
         _check_sample(target, references, config, use_image, layer, library_id)
         detector = OmibDetector(config).fit(
-            references, use_image=use_image, layer=layer, library_id=library_id
-        )
+            references, use_image=use_image, layer=layer, library_id=library_id,
+            **(supervised if label_key is not None else {}),
+        )  # fmt: skip
         mode = "reference"
     elif normal_key is not None:
         detector = OmibDetector(config).fit(
@@ -88,6 +115,11 @@ def detect(
             layer=layer, library_id=library_id,
         )  # fmt: skip
         mode = "normal_key"
+    elif label_key is not None:
+        detector = OmibDetector(config).fit(
+            target, use_image=use_image, layer=layer, library_id=library_id, **supervised
+        )
+        mode = "label_key"
     else:
         warnings.warn(
             "omib-st: no reference given; running the self-referenced mode (trains on the sample "
@@ -106,7 +138,8 @@ def detect(
     target.obsm[f"X_{key_added}"] = result.xi
     training = detector.training
     target.uns[key_added] = _plain({
-        "mode": mode, "version": __version__, "params": to_dict(detector.config),
+        "mode": detector.mode, "source": mode, "version": __version__,
+        "params": to_dict(detector.config),
         "modalities": detector.modalities, **result.info,
         "beta": training.get("bound", {}).get("beta"), "bound": training.get("bound", {}),
         "r": training.get("r", {}), "threshold": result.threshold,

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,15 +35,8 @@ class FitResult:
     """One dict of epoch-level metrics per epoch (losses, their parts, r_m, β)."""
     epochs: int = 0
     stopped_early: bool = False
-
-
-class _History(Callback):
-    def __init__(self) -> None:
-        self.epochs: list[dict[str, float]] = []
-
-    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        self.epochs.append({"epoch": trainer.current_epoch, **metrics})
+    seconds: float = 0.0
+    """Wall time of the training loop (both stages and the β estimate)."""
 
 
 class _MainStageEarlyStopping(EarlyStopping):
@@ -145,9 +139,8 @@ def fit(
     ``KeyboardInterrupt`` (never ``SystemExit``) when interrupted.
     """
     accelerator = resolve_accelerator(config.device)
-    history = _History()
     monitor = "val/main_loss" if val is not None else "train/main_loss"
-    all_callbacks: list[Callback] = [history, *(callbacks or [])]
+    all_callbacks: list[Callback] = list(callbacks or [])
     if config.patience > 0:
         all_callbacks.append(
             _MainStageEarlyStopping(monitor=monitor, patience=config.patience, strict=False)
@@ -199,11 +192,13 @@ def fit(
             plugins=[_AtomicCheckpointIO()] if config.checkpoint_dir is not None else None,
             **(trainer_kwargs or {}),
         )
+        start = time.perf_counter()
         with _own_random_state(), _interrupt_as_keyboard_interrupt(trainer):
             L.seed_everything(config.seed, workers=True, verbose=False)
             trainer.fit(module, train, val, ckpt_path=ckpt_path, weights_only=True)
+        seconds = time.perf_counter() - start
     stopped = any(isinstance(c, EarlyStopping) and c.stopped_epoch > 0 for c in trainer.callbacks)
-    return FitResult(module.bound, history.epochs, trainer.current_epoch, stopped)
+    return FitResult(module.bound, module.history, trainer.current_epoch, stopped, seconds)
 
 
 @contextmanager

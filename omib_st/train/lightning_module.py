@@ -42,6 +42,9 @@ class OMIBLightning(L.LightningModule):
         self.model, self.train_config, self.mi_config = model, train, mi
         self.bound: BetaBound | None = None
         self.run_id = run_id
+        self.history: list[dict[str, float]] = []
+        """One dict of epoch-level metrics per training epoch."""
+        self._sums: dict[str, dict[str, tuple[float, int]]] = {}
 
     @property
     def stage(self) -> str:
@@ -58,17 +61,26 @@ class OMIBLightning(L.LightningModule):
         output = self.model(batch["inputs"], stage=self.stage)
         loss = self.model.loss(output, batch.get("target"), batch.get("reconstruction"))
         size = next(iter(output.z.values())).shape[0]
-        scalars = loss.scalars(f"{prefix}/")
-        self.log_dict(scalars, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
-        self.log(
-            f"{prefix}/{self.stage}_loss",
-            loss.total.detach(),
-            on_step=False,
-            on_epoch=True,
-            batch_size=size,
-            sync_dist=True,
-        )
+        scalars = loss.scalars(f"{prefix}/") | {f"{prefix}/{self.stage}_loss": float(loss.total.detach())}
+        sums = self._sums.setdefault(prefix, {})
+        for key, value in scalars.items():
+            total, count = sums.get(key, (0.0, 0))
+            sums[key] = (total + value * size, count + size)
         return loss.total
+
+    def _log_epoch(self, prefix: str) -> None:
+        """Log the epoch's batch-size-weighted means of what ``_step`` accumulated (one
+        ``log_dict`` per epoch: logging every batch costs more than a small model's step)."""
+        sums = self._sums.pop(prefix, {})
+        self.log_dict({k: total / count for k, (total, count) in sums.items()}, sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+        metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
+        self.history.append({"epoch": self.current_epoch, **metrics})
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self._step(batch, "train")

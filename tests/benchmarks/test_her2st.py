@@ -33,6 +33,7 @@ from omib_st.benchmarks.her2st.run import (
     COLUMNS,
     METHODS,
     make_config,
+    protocol_methods,
     read_runs,
     run_benchmark,
     run_fold,
@@ -232,7 +233,7 @@ def test_direction_is_checked_and_never_flipped():
 # ---------------------------------------------------------------------- runner
 def test_baseline_fold_excludes_undetermined_and_records_everything(sections):
     fold = lopo_folds(list(sections), ["A1"])[0]
-    methods = [m for m in METHODS if not m.startswith("omib")]
+    methods = [m for m in protocol_methods("one_class") if not m.startswith("omib")]
     records, scores = run_fold(sections, fold, methods, seed=0, log=None)
     table = pd.DataFrame(records)
     assert list(table.method) == methods
@@ -397,3 +398,64 @@ def test_a_failed_run_neither_raises_nor_lowers_the_mean_over_sections():
     # seed 0: (0.8 + 0.2) / 2; seed 1: (0.6 + 0.2, C1's mean over its other seeds) / 2
     assert stats["mean"] == pytest.approx((0.5 + 0.4) / 2)
     assert stats["std"] == pytest.approx(0.05)
+
+
+# ---------------------------------------------------------------------- supervised (issue 15)
+def test_supervised_protocol_trains_on_labelled_spots(sections, monkeypatch, tiny_config):
+    import omib_st as om
+    from omib_st.config import to_dict
+
+    calls = []
+    original = om.model.OmibDetector.fit
+
+    def spy(self, references, **kwargs):
+        calls.append(kwargs)
+        return original(self, references, **kwargs)
+
+    monkeypatch.setattr(om.model.OmibDetector, "fit", spy)
+    fold = lopo_folds(list(sections), ["B1"])[0]
+    records, scores = run_fold(sections, fold, ["omib", "logistic", "logistic_raw"], seed=0,
+                               overrides=_flat(to_dict(tiny_config)), log=None,
+                               protocol="supervised")  # fmt: skip
+    (kwargs,) = calls
+    assert kwargs["label_key"] == GROUP_KEY and kwargs["positive"] == ["anomalous"]
+    assert kwargs["ignore"] == ["excluded"] and "normal_key" not in kwargs
+    assert [r["method"] for r in records] == ["omib", "logistic", "logistic_raw"]
+    assert all(r["protocol"] == "supervised" for r in records)
+    labelled = sum(int(evaluated(sections[s]).sum()) for s in fold.references)
+    assert records[0]["n_reference_spots"] == labelled
+    assert np.isfinite([r["auc"] for r in records]).all()
+    logistic = scores[scores.method == "logistic"]
+    assert logistic.score.between(0, 1).all()
+    # the fake tumour is obvious: the supervised baseline finds it
+    assert records[1]["auc"] > 0.9 and records[2]["auc"] > 0.9
+    with pytest.raises(OmibError, match="supervised protocol"):
+        units(["knn"], "supervised")
+    with pytest.raises(OmibError, match="one_class protocol"):
+        units(["logistic"])
+    assert units(["logistic_raw", "omib"], "supervised") == ["logistic", "omib"]
+
+
+def test_cli_supervised_protocol_quick_smoke(fake_her2st, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["benchmark", "her2st", "--protocol", "supervised", "--quick", "--data",
+                 str(fake_her2st), "--out", str(out), "--seeds", "0", "--targets", "B1"]) == 0  # fmt: skip
+    table = pd.read_csv(out / "table.csv")
+    assert sorted(table.method) == ["logistic", "logistic_raw", "omib"]
+    assert (table.protocol == "supervised").all() and table.auc.notna().all()
+    text = capsys.readouterr().out
+    assert "Supervised protocol" in text and "logistic regression (PCA) + radius smooth" in text
+    bad = ["benchmark", "her2st", "--protocol", "supervised", "--data", str(fake_her2st),
+           "--out", str(out), "--methods", "knn", "--seeds", "0"]  # fmt: skip
+    assert main(bad) == 2
+    assert "supervised protocol" in capsys.readouterr().err
+
+
+def test_workflow_dry_run_supervised_protocol(fake_her2st, tmp_path):
+    result = _snakemake("-n", "--cores", "1", "--config", f"data={fake_her2st}", "seeds=2",
+                        "protocol=supervised", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    text = result.stdout + result.stderr
+    # 4 labelled sections × 2 seeds × 2 units (omib; logistic with logistic_raw)
+    assert re.search(r"^run\s+16$", text, re.MULTILINE), text[-2000:]
+    assert "her2st_supervised" in text

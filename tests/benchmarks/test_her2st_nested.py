@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 
 from omib_st.benchmarks.her2st.nested import reference_sets, select
@@ -31,3 +32,35 @@ def test_selection_uses_the_inner_folds_only():
     assert chosen.loc["A1", "smoothing"] == 0.0 and chosen.loc["A1", "auc"] == 0.5
     assert chosen.loc["A1", "threshold_rule"] == "mixture"
     assert chosen.loc["A1", "inner_auc"] == 0.9
+
+
+def _labelled_section(seed: int):
+    from omib_st.benchmarks.her2st.data import GROUP_KEY, label_groups
+    from omib_st.datasets import synthetic_visium
+
+    adata = synthetic_visium(n_rows=16, n_cols=20, n_genes=80, seed=seed)
+    adata.obs["pathology"] = np.where(adata.obs["is_anomaly"], "invasive cancer", "breast glands")
+    adata.obs[GROUP_KEY] = label_groups(adata.obs["pathology"])
+    return adata
+
+
+def test_fitted_models_are_kept_and_reused_by_a_rerun(tiny_config, tmp_path, monkeypatch):
+    from omib_st.benchmarks.her2st.nested import run_models
+    from omib_st.config import replace
+    from omib_st.model import OmibDetector
+
+    sections = {name: _labelled_section(i) for i, name in enumerate(["A1", "B1"])}
+    config = replace(tiny_config, **{"train.max_epochs": 1, "train.warmup_epochs": 1})
+    grid, spots = run_models(sections, [0], config, log=None, models=tmp_path)
+    assert len(list((tmp_path / "seed0").iterdir())) == 2  # one model per outer fold
+    assert grid.fit_s.notna().all()
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a kept model was fitted again")
+
+    monkeypatch.setattr(OmibDetector, "fit", no_fit)
+    again, spots_again = run_models(sections, [0], config, log=None, models=tmp_path)
+    assert again.fit_s.isna().all()
+    columns = ["references", "target", "smoothing", "threshold_rule", "auc", "f1_own"]
+    pd.testing.assert_frame_equal(again[columns], grid[columns])
+    assert np.allclose(spots_again.score, spots.score, atol=1e-5)

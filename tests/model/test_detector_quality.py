@@ -1,6 +1,5 @@
 """Quality that must not silently regress: planted lesions outrank normal tissue."""
 
-import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from omib_st.config import replace
@@ -20,4 +19,5 @@ def test_planted_expression_lesions_outrank_normal_spots(tiny_config):
     result = detector.score(sample)
     truth = sample.obs["is_anomaly"].to_numpy()
     assert roc_auc_score(truth, result.scores) >= 0.9
-    assert result.labels[truth].mean() > result.labels[~truth].mean()
+    # the default threshold (Otsu on the sample's scores) flags the lesions, not the tissue
+    assert result.labels[truth].mean() >= 0.5 and result.labels[~truth].mean() <= 0.2

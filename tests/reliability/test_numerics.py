@@ -110,6 +110,12 @@ def test_mine_is_finite_and_non_negative_on_degenerate_samples(a, b):
     assert math.isfinite(estimate) and estimate >= 0
 
 
+def test_mine_refuses_non_finite_samples_rather_than_reporting_zero():
+    a = torch.randn(64, 3)
+    with pytest.raises(ValueError, match="finite"):
+        MINE(steps=5)(a, a.clone().index_fill_(0, torch.tensor([3]), float("nan")))
+
+
 def test_beta_bound_of_uninformative_representations_is_infinite_not_a_crash():
     z = {"a": torch.zeros(64, 4), "b": torch.zeros(64, 4)}
     bound = estimate_beta_bound(z, MINE(steps=20, batch_size=32))

@@ -3,6 +3,7 @@ import pytest
 import scanpy as sc
 
 import omib_st as om
+from omib_st.config import replace
 from omib_st.errors import OmibError
 
 
@@ -29,7 +30,8 @@ def test_writes_every_documented_slot_in_place(synthetic_adata, reference, tiny_
         "reference_stats",
     ):
         assert key in uns, key
-    assert uns["mode"] == "reference" and uns["image_used"] and uns["beta"] > 0
+    assert uns["mode"] == "one_class" and uns["source"] == "reference"
+    assert uns["image_used"] and uns["beta"] > 0
     assert uns["bound"]["m_upper_safe"] == pytest.approx(uns["beta"])
     added = (set(obs) | set(synthetic_adata.obsm) | set(synthetic_adata.uns)) - before
     assert added == {"omib_score", "omib_anomaly", "X_omib", "omib"}  # nothing undocumented
@@ -47,10 +49,17 @@ def test_copy_returns_a_new_object_and_leaves_the_input(synthetic_adata, referen
     assert "x_score" in result.obs and "x_score" not in synthetic_adata.obs
 
 
-def test_self_referenced_mode_warns(synthetic_adata, tiny_config):
+@pytest.mark.parametrize("trim", [0.2, 0.5])
+def test_self_referenced_mode_retrains_without_its_highest_scoring_spots(synthetic_adata,
+                                                                         tiny_config, trim):  # fmt: skip
+    config = replace(tiny_config, **{"scoring.self_trim": trim})
     with pytest.warns(UserWarning, match="self-referenced"):
-        om.tl.detect(synthetic_adata, config=tiny_config, use_image=False)
-    assert synthetic_adata.uns["omib"]["mode"] == "self-referenced"
+        om.tl.detect(synthetic_adata, config=config, use_image=False)
+    info = synthetic_adata.uns["omib"]
+    assert info["source"] == "self-referenced"
+    kept = round(synthetic_adata.n_obs * (1 - trim))
+    assert info["n_train_spots"] == kept - round(config.train.val_fraction * kept)
+    assert np.isfinite(synthetic_adata.obs["omib_score"]).all()
 
 
 def test_only_one_reference_choice(synthetic_adata, reference):

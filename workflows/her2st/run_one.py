@@ -20,7 +20,8 @@ w = snakemake.wildcards
 fold = lopo_folds(snakemake.params.sections, [w.target])[0]
 paths = {p.split("/")[-1].removesuffix(".h5ad"): p for p in snakemake.input}
 sections = {name: ad.read_h5ad(paths[name]) for name in (fold.target, *fold.references)}
-methods = [m for m in snakemake.params.methods if m in (w.unit, w.unit + SMOOTH)]
+unit_methods = (w.unit, w.unit + SMOOTH, *(("logistic_raw",) if w.unit == "logistic" else ()))
+methods = [m for m in snakemake.params.methods if m in unit_methods]
 with (
     open(snakemake.log[0], "w") as log,
     contextlib.redirect_stdout(log),
@@ -28,6 +29,6 @@ with (
 ):
     records, scores = run_fold(
         sections, fold, methods, int(w.seed), quick=snakemake.params.quick,
-        overrides=snakemake.params.overrides, log=print,
+        overrides=snakemake.params.overrides, log=print, protocol=snakemake.params.protocol,
     )  # fmt: skip
 write_run(snakemake.output[0], records, scores)

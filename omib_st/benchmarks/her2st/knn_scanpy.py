@@ -19,7 +19,7 @@ the spot itself out of its neighbours and smoothed on its own section like the t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,32 +46,12 @@ def knn_scanpy(
     """``{"knn_scanpy": result, "knn_scanpy_smooth": result}`` with ``scores`` (target),
     ``labels`` and ``threshold``; ``normal[i]`` marks the normal spots of ``references[i]``."""
     import anndata as ad
-    import scanpy as sc
-    from sklearn.decomposition import PCA
     from sklearn.neighbors import NearestNeighbors
 
     from omib_st.io.validate import get_coords
 
     reference = ad.concat([r[m] for r, m in zip(references, normal)], join="inner")
-    genes = reference.var_names.intersection(target.var_names, sort=False)
-
-    def log_normalised(adata: AnnData) -> np.ndarray:
-        aligned = ad.AnnData(_aligned_counts(adata, genes))
-        sc.pp.normalize_total(aligned, target_sum=1e4)
-        sc.pp.log1p(aligned)
-        return aligned.X
-
-    reference = ad.AnnData(log_normalised(reference))
-    sc.pp.highly_variable_genes(reference, n_top_genes=N_GENES)
-    hvg = reference.var["highly_variable"].to_numpy()
-    x_ref = _dense(reference.X[:, hvg])
-    mean, sd = x_ref.mean(axis=0), x_ref.std(axis=0) + 1e-6
-    pca = PCA(N_COMPONENTS, random_state=0).fit((x_ref - mean) / sd)
-
-    def embed(adata: AnnData) -> np.ndarray:
-        return pca.transform((_dense(log_normalised(adata)[:, hvg]) - mean) / sd)
-
-    z_ref = pca.transform((x_ref - mean) / sd)
+    embed, z_ref = recipe_embedding(reference, target)
     index = NearestNeighbors(n_neighbors=K + 1).fit(z_ref)
     raw = index.kneighbors(embed(target), K)[0].mean(axis=1)
     smoothed = radius_smooth(raw, get_coords(target))
@@ -89,6 +69,36 @@ def knn_scanpy(
         threshold = float(np.quantile(np.concatenate([h[column] for h in held_out]), QUANTILE))
         out[name] = {"scores": scores, "labels": scores > threshold, "threshold": threshold}
     return out
+
+
+def recipe_embedding(
+    train: AnnData, target: AnnData
+) -> tuple[Callable[[AnnData], np.ndarray], np.ndarray]:
+    """Steps 2–5 of the recipe fitted on the ``train`` spots (on the genes they share with
+    ``target``): the embedding of any section, and the training spots' own embedding."""
+    import anndata as ad
+    import scanpy as sc
+    from sklearn.decomposition import PCA
+
+    genes = train.var_names.intersection(target.var_names, sort=False)
+
+    def log_normalised(adata: AnnData) -> Any:
+        aligned = ad.AnnData(_aligned_counts(adata, genes))
+        sc.pp.normalize_total(aligned, target_sum=1e4)
+        sc.pp.log1p(aligned)
+        return aligned.X
+
+    fitted = ad.AnnData(log_normalised(train))
+    sc.pp.highly_variable_genes(fitted, n_top_genes=N_GENES)
+    hvg = fitted.var["highly_variable"].to_numpy()
+    x_train = _dense(fitted.X[:, hvg])
+    mean, sd = x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
+    pca = PCA(N_COMPONENTS, random_state=0).fit((x_train - mean) / sd)
+
+    def embed(adata: AnnData) -> np.ndarray:
+        return pca.transform((_dense(log_normalised(adata)[:, hvg]) - mean) / sd)
+
+    return embed, pca.transform((x_train - mean) / sd)
 
 
 def _aligned_counts(adata: AnnData, genes) -> Any:

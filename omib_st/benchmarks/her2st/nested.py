@@ -12,8 +12,8 @@ the same fitted model):
 
 - ``scoring.smoothing`` in :data:`SMOOTHING_GRID`, chosen by mean inner ROC AUC;
 - the label-free threshold in :data:`THRESHOLD_GRID` (a quantile of the held-out normal
-  reference scores, or the mixture on the target's scores), chosen at that smoothing by mean
-  inner F1 at the own threshold.
+  reference scores, or the mixture or Otsu's threshold on the target's scores), chosen at that
+  smoothing by mean inner F1 at the own threshold.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ THRESHOLD_GRID: dict[str, dict[str, Any]] = {
     "q0.95": {"scoring.threshold": "quantile", "scoring.quantile": 0.95},
     "q0.99": {"scoring.threshold": "quantile", "scoring.quantile": 0.99},
     "mixture": {"scoring.threshold": "mixture"},
+    "otsu": {"scoring.threshold": "otsu"},
 }
 NORMAL_KEY = "pathology"
 
@@ -87,21 +88,35 @@ def run_models(
     seeds: Sequence[int],
     config: DetectorConfig,
     log: Callable[[str], None] | None = print,
+    models: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit every model of :func:`reference_sets` for every seed and record the grid on its
     targets: one row per seed × references × target × smoothing × threshold rule; and the spot
-    scores of the outer folds' models (for the maps)."""
+    scores of the outer folds' models (for the maps).
+
+    With ``models`` (a folder), each fitted model is saved to ``<models>/seed<s>/<references>``
+    and loaded from there when it exists, so a rerun (more seeds, new scoring rules) refits
+    nothing it already has (``fit_s`` is then NaN)."""
+    from pathlib import Path
+
     from omib_st.model import OmibDetector
 
     rows, spots = [], []
     for seed in seeds:
         for references, targets in reference_sets(list(sections)):
+            folder = None if models is None else Path(models) / f"seed{seed}" / "+".join(references)
             start = time.perf_counter()
-            detector = OmibDetector(replace(config, **{"train.seed": seed})).fit(
-                [sections[s] for s in references], normal_key=NORMAL_KEY,
-                normal_values=list(NORMAL), use_image=False,
-            )  # fmt: skip
-            fit_seconds = time.perf_counter() - start
+            if folder is not None and (folder / "model.json").exists():
+                detector, fit_seconds = OmibDetector.load(folder), float("nan")
+            else:
+                detector = OmibDetector(replace(config, **{"train.seed": seed})).fit(
+                    [sections[s] for s in references], normal_key=NORMAL_KEY,
+                    normal_values=list(NORMAL), use_image=False,
+                )  # fmt: skip
+                fit_seconds = time.perf_counter() - start
+                if folder is not None:
+                    folder.parent.mkdir(parents=True, exist_ok=True)
+                    detector.save(folder)
             for target in targets:
                 records, scores = grid_records(detector, sections[target])
                 rows += [{"seed": seed, "references": "+".join(references), "target": target,
@@ -160,8 +175,9 @@ def run_nested(
     Returns ``(table, grid)``: one row per method × outer target × seed (omib-st's row carries
     the chosen ``smoothing`` and ``threshold_rule``), and every rescoring of every model. With
     ``out``, writes ``nested.csv``, ``grid.csv``, ``nested.md``, ``scores.csv.gz`` (the spot
-    scores of every outer fold under every choice) and ``maps/<section>.png`` (labels next to the
-    nested choice's scores, first seed).
+    scores of every outer fold under every choice), ``maps/<section>.png`` (labels next to the
+    nested choice's scores, first seed) and ``models/`` (every fitted model, reused by a rerun
+    into the same folder).
     """
     from pathlib import Path
 
@@ -171,7 +187,8 @@ def run_nested(
 
     sections = load_sections(data, image=False)
     config = replace(DetectorConfig(), **{**HARNESS, **(overrides or {})})
-    grid, spots = run_models(sections, seeds, config, log=log)
+    models = None if out is None else Path(out) / "models"
+    grid, spots = run_models(sections, seeds, config, log=log, models=models)
     chosen = select(grid, list(sections)).assign(method="omib_nested")
     rows = [chosen]
     for seed in seeds:

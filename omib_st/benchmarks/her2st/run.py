@@ -3,6 +3,12 @@
 omib-st runs through its public API, as a user would: ``OmibDetector(config).fit(references,
 normal_key="pathology", normal_values=NORMAL)`` on the whole reference sections (graph on the
 whole section, training on the normal spots), then ``omib_st.tl.detect(target, model=...)``.
+
+Two protocols (:data:`PROTOCOLS`): ``one_class`` (above) and ``supervised`` (issue 15): the
+models train on the labelled spots of the other patients' sections, anomalous = tumour labels,
+``excluded`` spots (undetermined, unlabelled) left out — omib-st through
+``fit(references, label_key="label_group", positive=["anomalous"], ignore=["excluded"])``, and the
+logistic baseline of :mod:`~omib_st.benchmarks.her2st.logistic`.
 Its configuration is :class:`~omib_st.config.DetectorConfig` unchanged (the defaults of
 ``omib-st detect``) apart from the ablation a variant names, the seed and a silent progress
 bar; ``quick=True`` swaps in :data:`QUICK`, a smoke-test preset that is never benchmarked.
@@ -31,6 +37,7 @@ from omib_st.benchmarks.her2st.data import (
     load_sections,
 )
 from omib_st.benchmarks.her2st.knn_scanpy import knn_scanpy
+from omib_st.benchmarks.her2st.logistic import logistic
 from omib_st.benchmarks.her2st.metrics import check_direction, evaluate
 from omib_st.benchmarks.her2st.splits import Fold, lopo_folds
 from omib_st.config import DetectorConfig, replace
@@ -47,8 +54,12 @@ OMIB_VARIANTS: dict[str, dict[str, Any]] = {
 """omib-st and its ablations, as config overrides of the defaults."""
 STRONG = "knn_scanpy"
 """The strong kNN baseline of issue 13 (:mod:`~omib_st.benchmarks.her2st.knn_scanpy`)."""
+SUPERVISED_BASELINES = ("logistic", "logistic_raw")
+"""Baselines of the supervised protocol (:mod:`~omib_st.benchmarks.her2st.logistic`)."""
+PROTOCOLS = ("one_class", "supervised")
 METHODS = (*OMIB_VARIANTS, STRONG, STRONG + SMOOTH,
-           *(name + suffix for name in BASELINES for suffix in ("", SMOOTH)))  # fmt: skip
+           *(name + suffix for name in BASELINES for suffix in ("", SMOOTH)),
+           *SUPERVISED_BASELINES)  # fmt: skip
 LABELS = {
     "omib": "omib-st (defaults)",
     "omib_concat": "omib-st w/o cross-attention (concat)",
@@ -65,6 +76,8 @@ LABELS = {
     **{f"{b}{SMOOTH}": f"{n} + smooth" for b, n in
        [("knn", "kNN distance"), ("iforest", "Isolation Forest"), ("lof", "LOF"),
         ("pca_error", "PCA error")]},
+    "logistic": "logistic regression (PCA) + radius smooth (issue 15)",
+    "logistic_raw": "logistic regression (PCA), not smoothed",
 }  # fmt: skip
 HARNESS = {"train.progress_bar": False}
 """The only change to the defaults in every run: no progress bar in logs (results unaffected)."""
@@ -95,34 +108,55 @@ def make_config(
     return replace(DetectorConfig(), **changes)
 
 
-def check_methods(methods: Sequence[str]) -> list[str]:
-    """``methods`` without repeats; an unknown name is an error naming the valid ones."""
-    unknown = [m for m in methods if m not in METHODS]
+def protocol_methods(protocol: str = "one_class") -> tuple[str, ...]:
+    """The methods a protocol runs: the omib-st variants and its own baselines."""
+    if protocol not in PROTOCOLS:
+        raise OmibError(f"unknown protocol {protocol!r}", f"choose from {', '.join(PROTOCOLS)}")
+    if protocol == "supervised":
+        return (*OMIB_VARIANTS, *SUPERVISED_BASELINES)
+    return tuple(m for m in METHODS if m not in SUPERVISED_BASELINES)
+
+
+def check_methods(methods: Sequence[str], protocol: str = "one_class") -> list[str]:
+    """``methods`` without repeats; an unknown name (or one of another protocol) is an error
+    naming the valid ones."""
+    valid = protocol_methods(protocol)
+    unknown = [m for m in methods if m not in valid]
     if unknown:
         raise OmibError(
-            f"unknown method(s) {', '.join(unknown)}", f"choose from {', '.join(METHODS)}"
+            f"unknown method(s) {', '.join(unknown)} for the {protocol} protocol",
+            f"choose from {', '.join(valid)}",
         )
     return list(dict.fromkeys(methods))
 
 
-def units(methods: Sequence[str]) -> list[str]:
+def units(methods: Sequence[str], protocol: str = "one_class") -> list[str]:
     """What has to run for ``methods``: each omib-st variant, and each baseline once (its
-    ``_smooth`` variant comes from the same scores)."""
-    out = [m if m in OMIB_VARIANTS else m.removesuffix(SMOOTH) for m in check_methods(methods)]
-    return list(dict.fromkeys(out))
+    ``_smooth`` variant comes from the same scores; ``logistic_raw`` from ``logistic``'s)."""
+    out = [m if m in OMIB_VARIANTS else m.removesuffix(SMOOTH) for m in check_methods(methods, protocol)]
+    return list(dict.fromkeys("logistic" if m == "logistic_raw" else m for m in out))
 
 
-def _run_omib(references: list[AnnData], target: AnnData, config: DetectorConfig):
-    """Fit on the reference sections' normal spots, score the target (the user's path). The image
-    is used when every section has one (the detector's own rule), never when the target lacks it."""
+SUPERVISED_FIT = {"label_key": GROUP_KEY, "positive": ["anomalous"], "ignore": ["excluded"]}
+"""The supervised protocol's training labels: her2st tumour labels anomalous, undetermined and
+unlabelled spots left out, the four normal labels normal (:mod:`~omib_st.benchmarks.her2st.data`)."""
+
+
+def _run_omib(
+    references: list[AnnData], target: AnnData, config: DetectorConfig, protocol: str = "one_class"
+):
+    """Fit on the reference sections' normal spots (supervised: their labelled spots), score the
+    target (the user's path). The image is used when every section has one (the detector's own
+    rule), never when the target lacks it."""
     import omib_st as om
     from omib_st.model.tissue_data import has_image
 
     start = time.perf_counter()
+    labels = SUPERVISED_FIT if protocol == "supervised" else {
+        "normal_key": NORMAL_KEY, "normal_values": list(NORMAL)}  # fmt: skip
     detector = om.model.OmibDetector(config).fit(
-        references, normal_key=NORMAL_KEY, normal_values=list(NORMAL),
-        use_image=None if has_image(target) else False,
-    )  # fmt: skip
+        references, use_image=None if has_image(target) else False, **labels
+    )
     scored = om.tl.detect(target, model=detector, copy=True)
     seconds = time.perf_counter() - start
     info = scored.uns["omib"]
@@ -145,24 +179,31 @@ def run_fold(
     quick: bool = False,
     overrides: dict[str, Any] | None = None,
     log: Callable[[str], None] | None = print,
+    protocol: str = "one_class",
 ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Run ``methods`` on one fold and seed; return one record per method and the spot scores.
 
     Scores: one row per method × spot of the target (``spot``, ``array_col``, ``array_row``,
     ``pathology``, ``score``, ``anomaly``), for the maps.
     """
-    methods = check_methods(methods)
+    methods = check_methods(methods, protocol)
     target = sections[fold.target]
     references = [sections[s] for s in fold.references]
     truth, keep = is_anomalous(target), evaluated(target)
-    n_reference = int(sum((r.obs[GROUP_KEY] == "normal").sum() for r in references))
+    trained = ("anomalous", "normal") if protocol == "supervised" else ("normal",)
+    n_reference = int(sum(r.obs[GROUP_KEY].isin(trained).sum() for r in references))
     records, frames, prepared = [], [], None
-    for unit in units(methods):
+    for unit in units(methods, protocol):
         config = make_config(unit, seed=seed, quick=quick, overrides=overrides)
         start = time.perf_counter()
         try:
             if unit in OMIB_VARIANTS:
-                results = {unit: _run_omib(references, target, config)}
+                results = {unit: _run_omib(references, target, config, protocol)}
+            elif unit == "logistic":
+                results = logistic(references, target, [evaluated(r) for r in references],
+                                   [is_anomalous(r) for r in references], seed=seed)  # fmt: skip
+                for result in results.values():
+                    result["seconds"] = time.perf_counter() - start
             elif unit == STRONG:
                 normal = [(r.obs[GROUP_KEY] == "normal").to_numpy() for r in references]
                 results = knn_scanpy(references, target, normal)
@@ -186,7 +227,7 @@ def run_fold(
                 "runtime_s": round(result["seconds"], 3), "n_spots": int(target.n_obs),
                 "n_anomalous": int(truth.sum()), "n_evaluated": int(keep.sum()),
                 "n_reference_spots": n_reference, "references": "+".join(fold.references),
-                "quick": quick, "error": result.get("error", ""),
+                "quick": quick, "error": result.get("error", ""), "protocol": protocol,
             }  # fmt: skip
             if "error" in result:
                 record.update({"auc": math.nan, "ap": math.nan, "f1_true_fraction": math.nan,
@@ -236,20 +277,21 @@ def run_benchmark(
     overrides: dict[str, Any] | None = None,
     out: str | os.PathLike | None = None,
     log: Callable[[str], None] | None = print,
+    protocol: str = "one_class",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every target × seed × method of the leave-one-patient-out benchmark on a her2st folder.
 
     Returns the tidy table and the spot scores; with ``out``, writes them with
-    :func:`write_outputs`.
+    :func:`write_outputs`. ``protocol``: ``"one_class"`` or ``"supervised"`` (:data:`PROTOCOLS`).
     """
-    methods = check_methods(methods)
+    methods = check_methods(methods, protocol)
     sections = load_sections(data)
     folds = lopo_folds(list(sections), targets)
     records, frames = [], []
     for fold in folds:
         for seed in seeds:
             rec, scores = run_fold(sections, fold, methods, seed, quick=quick,
-                                   overrides=overrides, log=log)  # fmt: skip
+                                   overrides=overrides, log=log, protocol=protocol)  # fmt: skip
             records += rec
             frames.append(scores)
     table, scores = pd.DataFrame(records), _concat(frames)
@@ -367,6 +409,11 @@ def summary_markdown(table: pd.DataFrame) -> str:
         "counted in the AUC table.",
         "",
     ]  # fmt: skip
+    if (table.get("protocol", pd.Series("one_class")) == "supervised").any():
+        lines += ["**Supervised protocol** (issue 15): every method trains on the labelled spots "
+                  "(tumour vs the four normal labels; undetermined and unlabelled spots left out) "
+                  "of the other patients' sections; omib-st's score is the fused head's "
+                  "probability of the tumour class. Not comparable with one-class numbers.", ""]  # fmt: skip
     if table.get("quick", pd.Series(False)).astype(bool).any():
         lines += ["**Quick preset (smoke test): not a result.**", ""]
     names = {"auc": "ROC AUC", "ap": "Average precision",
@@ -411,12 +458,10 @@ _COLOURS = {
 
 def plot_map(scores: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
     """Two panels over the array grid: the pathologist label, and the method's score."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
+    fig = Figure(figsize=(11, 5.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
     pathology = scores["pathology"].astype(str)
     for label, colour in _COLOURS.items():
         where = pathology == label
@@ -441,7 +486,6 @@ def plot_map(scores: pd.DataFrame, path: str | os.PathLike, title: str = "") -> 
     fig.suptitle(title, fontsize=10)
     tmp = Path(path).with_name(Path(path).stem + ".tmp.png")
     fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     tmp.replace(path)
 
 

@@ -51,7 +51,8 @@ OMIB_METHODS: dict[str, dict[str, Any]] = {
 }
 """omib-st variants → arguments of ``OmibDetector.fit``."""
 METHODS = (*BASELINE_METHODS, *OMIB_METHODS)
-DEFAULT_METHODS = BASELINE_METHODS
+DEFAULT_METHODS = METHODS
+"""Every baseline and the omib-st image-only, fused and expression-only models, in one run."""
 LABELS = {
     "knn_color": "kNN, colour histograms", "knn_descriptors": "kNN, morphology descriptors",
     "knn_cnn": "kNN, random-init ResNet-18",

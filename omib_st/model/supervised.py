@@ -1,0 +1,113 @@
+"""Supervised mode of the tissue detector: annotated sections train OMIB's classification task.
+
+When a lab has pathologist annotations, :meth:`OmibDetector.fit(..., label_key=COL,
+positive=[...]) <omib_st.model.OmibDetector.fit>` trains the OMIB core on the task its theory is
+derived for (the paper's method without one-class adaptations):
+
+- classes: spots whose ``obs[COL]`` is in ``positive`` are class 1 (anomalous); spots in
+  ``ignore`` and spots with a missing label are left out of training (they stay in their
+  section's graph); every other label is class 0 (normal);
+- task: :class:`~omib_st.module.Classification` with two classes on the same encoders (GNN on
+  expression, CNN on H&E when there is an image) and the same gene selection, depth thinning,
+  expression projection and validation split as the one-class path;
+- class imbalance: **class-weighted cross-entropy**, each class weighted by
+  ``n_spots / (2 × n_spots_of_class)`` over the training spots (the "balanced" weights of
+  scikit-learn), in the fused head's loss and in every TRB head's loss; batches are drawn
+  uniformly (no resampling);
+- score: the fused head's probability of the positive class, softmax(dDec(ξ))₁ with ζ_m = μ_m,
+  not smoothed; label: probability > :data:`THRESHOLD` (0.5, the decision of the class-weighted
+  classifier).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from anndata import AnnData
+
+from omib_st.errors import OmibError
+from omib_st.model.inference import predict
+
+ONE_CLASS, SUPERVISED = "one_class", "supervised"
+"""The two protocols (``uns["omib"]["mode"]``, ``model.json``'s ``mode``)."""
+POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
+"""Per-spot training class codes."""
+THRESHOLD = 0.5
+"""A spot is labelled anomalous when its positive-class probability exceeds this."""
+
+
+def spot_classes(
+    adatas: Sequence[AnnData],
+    key: str,
+    positive: Sequence[Any] | None,
+    ignore: Sequence[Any] | None = None,
+) -> list[np.ndarray]:
+    """Per section, each spot's class: :data:`POSITIVE`, :data:`NEGATIVE` or :data:`IGNORED`.
+
+    Raises :class:`~omib_st.errors.OmibError` (one line) when ``key`` is missing from a section,
+    no positive value is given, a positive value matches no spot, a value is both positive and
+    ignored, or the training spots hold only one class.
+    """
+    if not positive:
+        raise OmibError(f"no positive values given for obs['{key}']",
+                        "pass --positive (positive=[...]): the labels of anomalous spots")  # fmt: skip
+    positive = [str(v) for v in positive]
+    ignore = [str(v) for v in (ignore or [])]
+    both = sorted(set(positive) & set(ignore))
+    if both:
+        raise OmibError(f"value(s) {both} are both positive and ignored",
+                        "give each label to --positive or --ignore, not both")  # fmt: skip
+    out, found = [], set()
+    for i, adata in enumerate(adatas):
+        if key not in adata.obs:
+            columns = ", ".join(map(str, adata.obs.columns[:8])) or "none"
+            where = f" of reference {i + 1}" if len(adatas) > 1 else ""
+            raise OmibError(f'obs["{key}"] not found{where} (columns: {columns})',
+                            "give an existing column as --label-key (label_key)")  # fmt: skip
+        column = adata.obs[key]
+        missing = column.isna().to_numpy()
+        values = column.astype(str).to_numpy()
+        found |= set(values[~missing])
+        classes = np.where(np.isin(values, positive), POSITIVE, NEGATIVE)
+        classes[np.isin(values, ignore) | missing] = IGNORED
+        out.append(classes.astype(np.int64))
+    unmatched = [v for v in positive if v not in found]
+    if unmatched:
+        seen = ", ".join(sorted(found)[:8])
+        raise OmibError(f"--positive value(s) {unmatched} match no spot of obs['{key}'] (values: {seen})",
+                        "check --positive against the column's labels")  # fmt: skip
+    counts = class_counts(np.concatenate(out))
+    if min(counts) == 0:
+        raise OmibError(
+            f"the training spots hold only one class ({counts[1]} positive, {counts[0]} "
+            f"negative, after --ignore and missing labels)",
+            "label spots of both classes (anomalous and normal) in the references",
+        )
+    return out
+
+
+def class_counts(classes: np.ndarray) -> tuple[int, int]:
+    """(negative, positive) spots among ``classes`` (ignored ones left out)."""
+    return int((classes == NEGATIVE).sum()), int((classes == POSITIVE).sum())
+
+
+def class_weights(classes: np.ndarray) -> torch.Tensor:
+    """Balanced cross-entropy weights ``n / (2 n_c)`` of the training spots' two classes."""
+    counts = np.array(class_counts(classes), dtype=np.float64)
+    return torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32)
+
+
+def positive_probability(detector: Any, dataset: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The fused head's positive-class probability and ξ for every item of ``dataset``."""
+
+    def read(output, batch):
+        return {"probability": torch.softmax(output.prediction.float(), -1)[:, POSITIVE],
+                "xi": output.xi}  # fmt: skip
+
+    out = predict(detector.module, dataset, partial(detector._loader, shuffle=False),
+                  detector._device(), detector.config.train.precision, read)  # fmt: skip
+    return out["probability"].astype(np.float64), out["xi"]

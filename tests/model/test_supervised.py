@@ -1,0 +1,103 @@
+"""Supervised mode (issue 15): annotated spots train OMIB's classification task."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import omib_st as om
+from omib_st.config import replace
+from omib_st.errors import OmibError
+from omib_st.model import OmibDetector
+from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
+
+LESION = ("both", "expression")
+FIT = {"label_key": "lesion", "positive": list(LESION), "use_image": False}
+
+
+@pytest.fixture(scope="module")
+def supervised_config(tiny_config):
+    """The tiny configuration with a few more, faster main-stage steps (a classifier needs them)."""
+    return replace(tiny_config, **{"train.max_epochs": 3, "train.lr": 2e-2, "train.batch_size": 64})
+
+
+@pytest.fixture(scope="module")
+def annotated():
+    """An annotated section (its lesions labelled in obs["lesion"]) and another one to score."""
+    reference = om.datasets.synthetic_visium(
+        n_rows=16, n_cols=20, n_genes=120, seed=1, lesions=LESION
+    )
+    target = om.datasets.synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=0, lesions=LESION)
+    return reference, target
+
+
+@pytest.fixture(scope="module")
+def supervised(supervised_config, annotated):
+    return OmibDetector(supervised_config).fit(annotated[0], **FIT)
+
+
+def test_learns_a_planted_lesion_from_its_labels(supervised, annotated):
+    _, target = annotated
+    result = supervised.score(target)
+    truth = target.obs["is_anomaly"].to_numpy()
+    assert supervised.mode == "supervised" and supervised.module.task.kind == "classification"
+    assert roc_auc_score(truth, result.scores) >= 0.95
+    assert ((result.scores >= 0) & (result.scores <= 1)).all()  # a probability
+    np.testing.assert_array_equal(result.labels, result.scores > 0.5)
+    assert result.threshold == 0.5 and set(result.parts) == {"probability"}
+    t = supervised.training
+    assert t["n_train_positive"] + t["n_train_negative"] == t["n_train_spots"]
+    assert t["class_weights"][1] > t["class_weights"][0]  # the rare class weighs more
+
+
+def test_save_load_round_trip_and_tl_detect(supervised, annotated, tmp_path):
+    _, target = annotated
+    path = supervised.save(tmp_path / "model")
+    assert json.loads((path / "model.json").read_text())["mode"] == "supervised"
+    loaded = OmibDetector.load(path)
+    assert loaded.mode == "supervised" and loaded.genes == supervised.genes
+    np.testing.assert_array_equal(loaded.score(target).scores, supervised.score(target).scores)
+    scored = om.tl.detect(target, model=path, copy=True)
+    assert scored.uns["omib"]["mode"] == "supervised" and scored.uns["omib"]["source"] == "model"
+    assert scored.uns["omib"]["threshold"] == 0.5
+    np.testing.assert_array_equal(scored.obs["omib_anomaly"], scored.obs["omib_score"] > 0.5)
+
+
+def test_classes_follow_positive_ignore_and_missing_labels():
+    adata = om.datasets.synthetic_visium(n_rows=4, n_cols=5, n_genes=20, seed=0, lesions=())
+    labels = np.array(["tumour", "stroma", "undetermined", None] * 5, dtype=object)
+    adata.obs["pathology"] = pd.Categorical(labels)
+    (classes,) = spot_classes([adata], "pathology", ["tumour"], ["undetermined"])
+    expected = np.array([POSITIVE, NEGATIVE, IGNORED, IGNORED] * 5)
+    np.testing.assert_array_equal(classes, expected)
+    weights = class_weights(classes[classes != IGNORED]).numpy()
+    np.testing.assert_allclose(weights, [1.0, 1.0])  # balanced classes: equal weights
+
+
+@pytest.mark.parametrize(
+    "key, positive, ignore, message",
+    [
+        ("nope", ["tumour"], None, 'obs["nope"] not found'),
+        ("pathology", ["cancer"], None, "match no spot"),
+        ("pathology", ["tumour"], ["stroma"], "only one class"),
+        ("pathology", ["tumour"], ["tumour"], "both positive and ignored"),
+        ("pathology", [], None, "no positive values"),
+    ],
+)
+def test_bad_label_arguments_are_one_line_errors(key, positive, ignore, message):
+    adata = om.datasets.synthetic_visium(n_rows=4, n_cols=5, n_genes=20, seed=0, lesions=())
+    adata.obs["pathology"] = pd.Categorical(["tumour", "stroma"] * 10)
+    with pytest.raises(OmibError, match=re.escape(message)) as info:
+        OmibDetector().fit(adata, label_key=key, positive=positive, ignore=ignore)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_label_key_and_normal_key_are_refused_together():
+    adata = om.datasets.synthetic_visium(n_rows=4, n_cols=5, n_genes=20, seed=0, lesions=())
+    with pytest.raises(OmibError, match="both given"):
+        OmibDetector().fit(adata, label_key="lesion", positive=["both"], normal_key="lesion")
+    with pytest.raises(OmibError, match="without a label column"):
+        OmibDetector().fit(adata, positive=["both"])
