@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from omib_st.benchmarks.her2st.nested import reference_sets, select
 
@@ -47,6 +48,7 @@ def _labelled_section(seed: int):
 def test_fitted_models_are_kept_and_reused_by_a_rerun(tiny_config, tmp_path, monkeypatch):
     from omib_st.benchmarks.her2st.nested import run_models
     from omib_st.config import replace
+    from omib_st.errors import OmibError
     from omib_st.model import OmibDetector
 
     sections = {name: _labelled_section(i) for i, name in enumerate(["A1", "B1"])}
@@ -64,3 +66,5 @@ def test_fitted_models_are_kept_and_reused_by_a_rerun(tiny_config, tmp_path, mon
     columns = ["references", "target", "smoothing", "threshold_rule", "auc", "f1_own"]
     pd.testing.assert_frame_equal(again[columns], grid[columns])
     assert np.allclose(spots_again.score, spots.score, atol=1e-5)
+    with pytest.raises(OmibError, match="trained with other settings"):
+        run_models(sections, [0], replace(config, **{"train.lr": 0.5}), log=None, models=tmp_path)

@@ -106,10 +106,12 @@ def run_models(
         for references, targets in reference_sets(list(sections)):
             folder = None if models is None else Path(models) / f"seed{seed}" / "+".join(references)
             start = time.perf_counter()
+            wanted = replace(config, **{"train.seed": seed})
             if folder is not None and (folder / "model.json").exists():
                 detector, fit_seconds = OmibDetector.load(folder), float("nan")
+                _check_kept(detector.config, wanted, folder)
             else:
-                detector = OmibDetector(replace(config, **{"train.seed": seed})).fit(
+                detector = OmibDetector(wanted).fit(
                     [sections[s] for s in references], normal_key=NORMAL_KEY,
                     normal_values=list(NORMAL), use_image=False,
                 )  # fmt: skip
@@ -127,6 +129,23 @@ def run_models(
                 log(f"seed {seed}: fitted on {'+'.join(references)} ({fit_seconds:.1f} s), "
                     f"scored {', '.join(targets)}")  # fmt: skip
     return pd.DataFrame(rows), pd.concat(spots, ignore_index=True)
+
+
+def _check_kept(saved: DetectorConfig, wanted: DetectorConfig, folder: Any) -> None:
+    """Refuse a kept model trained with other settings (scoring settings aside: every scoring
+    choice is a rescoring)."""
+    from omib_st.config import to_dict
+    from omib_st.errors import OmibError
+
+    def training(config: DetectorConfig) -> dict[str, Any]:
+        settings = to_dict(config)
+        settings.pop("scoring")
+        settings["train"].pop("progress_bar", None)
+        return settings
+
+    if training(saved) != training(wanted):
+        raise OmibError(f"the kept model {folder} was trained with other settings",
+                        "use another --out folder, or delete its models/ folder to refit")  # fmt: skip
 
 
 def select(grid: pd.DataFrame, sections: Sequence[str]) -> pd.DataFrame:
