@@ -321,14 +321,14 @@ class OmibDetector:
         cache_bytes = self._cache.nbytes if self._cache is not None else 0
         self._cache = None  # the cache is for the fit's spots only
         bound = result.bound.to_dict() if result.bound else {}
+        frozen = self.use_image and frozen_backbone(c.image.freeze, self._device())
         self.training = {
             "n_reference_sections": len(refs), "n_train_spots": int(len(train_spots)),
             "n_val_spots": int(n_val), "epochs": int(result.epochs), "stopped_early": result.stopped_early,
             "bound": bound, "r": {m: float(v) for m, v in zip(self.modalities, self.module.weights.r)},
             "feature_cache_bytes": int(cache_bytes), "train_seconds": round(result.seconds, 3),
-            "image_frozen": bool(self.use_image and frozen_backbone(c.image.freeze, self._device())),
-            "image_backbone": backbone_note(frozen_backbone(c.image.freeze, self._device()),
-                                            c.image.freeze == "auto") if self.use_image else None,
+            "image_frozen": bool(frozen),
+            "image_backbone": backbone_note(frozen, c.image.freeze == "auto") if self.use_image else None,
             "image_target": self.image_target.kind if self.use_image else None,
         }  # fmt: skip
         if supervised:
