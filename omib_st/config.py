@@ -219,12 +219,15 @@ class ScoringConfig:
     combine: Literal["max", "mean"] = "max"
     """How the modalities' robust z-scores make one score: ``max`` (abnormal in any view) or
     ``mean``."""
-    threshold: Literal["quantile", "mixture", "otsu"] = "otsu"
-    """``otsu``: Otsu's threshold on the target's scores (follows a section whose scores are
-    shifted as a whole, but always splits the section in two, an all-normal one too);
-    ``quantile``: the ``quantile`` of the held-out normal reference spots' scores (smoothed on
-    their own sections, like the target's), for sections that may hold no anomaly;
-    ``mixture``: a two-component Gaussian mixture on the target's scores. Chosen by nested
+    threshold: Literal["quantile", "mixture", "otsu", "multiotsu"] = "multiotsu"
+    """How the scores of a sample become labels. ``multiotsu``: the lowest three-class
+    multi-Otsu threshold on the sample's own scores (flags every spot above the lowest class,
+    a lesion's less abnormal margin included); ``otsu``: Otsu's two-class threshold (flags
+    less, only the clearly separated part). Both follow a section whose scores are shifted as
+    a whole, and both always flag part of a section, an all-normal one too. ``quantile``: the
+    ``quantile`` of the held-out normal reference spots' scores (smoothed on their own
+    sections, like the sample's), for samples that may hold no anomaly. ``mixture``: a
+    two-component Gaussian mixture on the sample's scores. The default was chosen by nested
     leave-one-patient-out on her2st (docs/benchmarks.md)."""
     quantile: float = 0.90
     """For ``threshold: quantile``: the expected false-positive rate on normal tissue is 1 − q."""

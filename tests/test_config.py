@@ -48,7 +48,7 @@ def test_replace_takes_dotted_paths_and_validates():
 
 
 def test_every_threshold_rule_is_accepted():
-    for rule in ("quantile", "mixture", "otsu"):
+    for rule in ("quantile", "mixture", "otsu", "multiotsu"):
         assert load_config({"scoring": {"threshold": rule}}).scoring.threshold == rule
 
 

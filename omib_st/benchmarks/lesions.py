@@ -11,8 +11,12 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from omib_st.benchmarks.metrics import lesion_aucs
+from omib_st.benchmarks.reporting import header, plus_minus, row
+
+__all__ = ["MODELS", "lesion_aucs", "run_models", "summary_markdown"]
 
 MODELS = {
     "fused": {"use_expression": True, "use_image": True},
@@ -20,19 +24,6 @@ MODELS = {
     "image_only": {"use_expression": False, "use_image": True},
 }
 """Model name → :meth:`~omib_st.model.OmibDetector.fit` modality switches."""
-
-
-def lesion_aucs(adata, scores: np.ndarray) -> dict[str, float]:
-    """ROC AUC against the planted lesions: all of them, and each kind against normal spots."""
-    from sklearn.metrics import roc_auc_score
-
-    truth = adata.obs["is_anomaly"].to_numpy()
-    out = {"auc": float(roc_auc_score(truth, scores))}
-    for kind in ("both", "expression", "image"):
-        keep = (adata.obs["lesion"] == kind).to_numpy() | ~truth
-        if keep.sum() > (~truth).sum():
-            out[f"auc_{kind}"] = float(roc_auc_score(truth[keep], scores[keep]))
-    return out
 
 
 def run_models(
@@ -59,11 +50,16 @@ def run_models(
             fitted = time.perf_counter()
             result = detector.score(sample)
             scored = time.perf_counter()
-            rows.append({
-                "model": name, "modalities": "+".join(detector.modalities), "seed": seed,
-                **lesion_aucs(sample, result.scores),
-                "fit_s": fitted - start, "score_s": scored - fitted,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "model": name,
+                    "modalities": "+".join(detector.modalities),
+                    "seed": seed,
+                    **lesion_aucs(sample, result.scores),
+                    "fit_s": fitted - start,
+                    "score_s": scored - fitted,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -72,11 +68,9 @@ def summary_markdown(table: pd.DataFrame) -> str:
     metrics = [c for c in table.columns if c.startswith("auc")] + ["fit_s", "score_s"]
     grouped = table.groupby("model", sort=False)[metrics]
     mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
-    lines = [
-        "| model | " + " | ".join(metrics) + " |",
-        "|---" * (len(metrics) + 1) + "|",
-    ]
+    lines = header(["model", *metrics])
     for model in mean.index:
-        cells = [f"{mean.at[model, m]:.3f} ± {sd.at[model, m]:.3f}" for m in metrics]
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        lines.append(
+            row([model, *(plus_minus(mean.at[model, m], sd.at[model, m]) for m in metrics)])
+        )
     return "\n".join(lines)

@@ -18,16 +18,42 @@ from pathlib import Path
 from typing import Any
 
 from omib_st.benchmarks.her2st.data import NORMAL
-from omib_st.benchmarks.perf import spot_epochs_per_second
+from omib_st.benchmarks.perf.phases import spot_epochs_per_second
+from omib_st.benchmarks.reporting import header
+from omib_st.benchmarks.reporting import row as table_row
 
-COLUMNS = ("n_train_spots", "n_genes", "epochs", "fit_s", "fit_cpu_s", "fit_peak_rss_gb",
-           "train_s", "spot_epochs_per_s", "load_before", "load_after")  # fmt: skip
+COLUMNS = (
+    "n_train_spots",
+    "n_genes",
+    "epochs",
+    "fit_s",
+    "fit_cpu_s",
+    "fit_peak_rss_gb",
+    "train_s",
+    "spot_epochs_per_s",
+    "load_before",
+    "load_after",
+)
 
 
 def fit_command(files: list[str], model: str | Path, *, seed: int = 0) -> list[str]:
     """The user's command: the installed CLI with its defaults, trained on the normal spots."""
-    return [sys.executable, "-m", "omib_st", "fit", *files, "--out", str(model), "--force",
-            "--normal-key", "pathology", "--normal-values", *NORMAL, "--seed", str(seed)]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "omib_st",
+        "fit",
+        *files,
+        "--out",
+        str(model),
+        "--force",
+        "--normal-key",
+        "pathology",
+        "--normal-values",
+        *NORMAL,
+        "--seed",
+        str(seed),
+    ]
 
 
 def her2st_fit_row(
@@ -60,24 +86,31 @@ def her2st_fit_row(
         child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
     if child.returncode != 0:
-        raise OmibError(f"omib-st fit failed on the her2st sections (log: {log})",
-                        "run the command in the log by hand to see why")  # fmt: skip
+        raise OmibError(
+            f"omib-st fit failed on the her2st sections (log: {log})",
+            "run the command in the log by hand to see why",
+        )
     meta = json.loads((model / "model.json").read_text())
     training = meta["training"]
     return {
-        "n_train_spots": training["n_train_spots"], "n_genes": len(meta["genes"]),
-        "epochs": training["epochs"], "fit_s": round(seconds, 1),
+        "n_train_spots": training["n_train_spots"],
+        "n_genes": len(meta["genes"]),
+        "epochs": training["epochs"],
+        "fit_s": round(seconds, 1),
         "fit_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "fit_peak_rss_gb": round(usage.ru_maxrss * 1024 / 1e9, 2),  # kB on Linux
         "train_s": training.get("train_seconds"),
         "spot_epochs_per_s": round(spot_epochs_per_second(training) or float("nan"), 1),
-        "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
-    }  # fmt: skip
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def her2st_markdown(row: dict[str, Any], command: str) -> str:
     """The row as a Markdown table under the command that measured it."""
-    header = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    cells = "| " + " | ".join("" if row.get(c) is None else str(row[c]) for c in COLUMNS) + " |\n"
-    return (f"## her2st-size `omib-st fit` (six sections, all genes, defaults)\n\n"
-            f"Command: `{command}`\n\n{header}{cells}")  # fmt: skip
+    cells = ["" if row.get(c) is None else row[c] for c in COLUMNS]
+    table = "\n".join([*header(COLUMNS), table_row(cells)]) + "\n"
+    return (
+        f"## her2st-size `omib-st fit` (six sections, all genes, defaults)\n\n"
+        f"Command: `{command}`\n\n{table}"
+    )

@@ -8,9 +8,7 @@ loss (the fused head's loss for OMIB, main stage only); the test split is only e
 
 from __future__ import annotations
 
-import copy
 import json
-import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,10 +17,11 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from omib_st.benchmarks import reporting
+from omib_st.benchmarks.selection import BestState, BestWeights
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig, to_dict
 from omib_st.errors import OmibError
 from omib_st.module import OMIB, Task
@@ -49,21 +48,6 @@ class Unimodal(nn.Module):
         return self.task.predict(self(inputs))
 
 
-class _BestState(Callback):
-    """Remember the main-stage weights with the lowest ``val/task`` (the fused task loss)."""
-
-    def __init__(self) -> None:
-        self.best, self.epoch, self.state = math.inf, None, None
-
-    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        value = trainer.callback_metrics.get("val/task")
-        if trainer.sanity_checking or module.stage != "main" or value is None:
-            return
-        if float(value) < self.best:
-            self.best, self.epoch = float(value), trainer.current_epoch
-            self.state = {k: v.detach().cpu().clone() for k, v in module.model.state_dict().items()}
-
-
 def to_device(batch: Any, device: torch.device | str) -> Any:
     """Move every tensor of a nested dict / list batch to ``device``."""
     if isinstance(batch, Tensor):
@@ -79,18 +63,23 @@ def train_omib(
     model: OMIB, train: Dataset, val: Dataset, *, config: TrainConfig, mi: MIConfig
 ) -> dict[str, Any]:
     """Two-stage OMIB training; ``model`` ends with its best validation weights."""
-    best = _BestState()
+    best = BestState()
     loaders = [
-        make_loader(train, config.batch_size, shuffle=True, seed=config.seed,
-                    num_workers=config.num_workers),
+        make_loader(
+            train, config.batch_size, shuffle=True, seed=config.seed, num_workers=config.num_workers
+        ),
         make_loader(val, config.batch_size, num_workers=config.num_workers),
-    ]  # fmt: skip
+    ]
     result = fit(model, *loaders, config=config, mi=mi, callbacks=[best])
-    if best.state is not None:
-        model.load_state_dict(best.state)
+    best.restore(model)
     bound = None if result.bound is None else result.bound.to_dict()
-    return {"epochs": result.epochs, "best_epoch": best.epoch, "best_val_loss": best.best,
-            "beta_bound": bound, "history": result.history}  # fmt: skip
+    return {
+        "epochs": result.epochs,
+        "best_epoch": best.epoch,
+        "best_val_loss": best.best,
+        "beta_bound": bound,
+        "history": result.history,
+    }
 
 
 def train_unimodal(model: Unimodal, train: Dataset, val: Dataset, *, config: TrainConfig) -> dict:
@@ -101,10 +90,11 @@ def train_unimodal(model: Unimodal, train: Dataset, val: Dataset, *, config: Tra
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    train_loader = make_loader(train, config.batch_size, shuffle=True, seed=config.seed,
-                               num_workers=config.num_workers)  # fmt: skip
+    train_loader = make_loader(
+        train, config.batch_size, shuffle=True, seed=config.seed, num_workers=config.num_workers
+    )
     val_loader = make_loader(val, config.batch_size, num_workers=config.num_workers)
-    best, best_epoch, state, history, epoch = math.inf, None, None, [], -1
+    best, history, epoch = BestWeights(config.patience), [], -1
     for epoch in range(config.warmup_epochs + config.max_epochs):
         model.train()
         for batch in train_loader:
@@ -115,14 +105,16 @@ def train_unimodal(model: Unimodal, train: Dataset, val: Dataset, *, config: Tra
             optimiser.step()
         val_loss = _mean_loss(model, val_loader, device)
         history.append({"epoch": epoch, "val/task": val_loss})
-        if val_loss < best:
-            best, best_epoch, state = val_loss, epoch, copy.deepcopy(model.state_dict())
-        elif config.patience > 0 and epoch - best_epoch >= config.patience:
+        if best.update(model, val_loss, epoch):
             break
-    if state is not None:
-        model.load_state_dict(state)
-    return {"epochs": epoch + 1, "best_epoch": best_epoch, "best_val_loss": best,
-            "beta_bound": None, "history": history}  # fmt: skip
+    best.restore(model)
+    return {
+        "epochs": epoch + 1,
+        "best_epoch": best.epoch,
+        "best_val_loss": best.best,
+        "beta_bound": None,
+        "history": history,
+    }
 
 
 @torch.no_grad()
@@ -175,10 +167,17 @@ def run_supervised(
         summary = train_omib(model, data["train"], data["val"], config=train, mi=mi)
     device = resolve_accelerator(train.device)
     metrics = {
-        split: score(*predict(model, data[split], batch_size=train.batch_size, device=device,
-                              num_workers=train.num_workers))
+        split: score(
+            *predict(
+                model,
+                data[split],
+                batch_size=train.batch_size,
+                device=device,
+                num_workers=train.num_workers,
+            )
+        )
         for split in ("val", "test")
-    }  # fmt: skip
+    }
     return {
         "model": "omib" if len(encoders) > 1 else "unimodal",
         "modalities": list(encoders),
@@ -192,26 +191,21 @@ def run_supervised(
     }
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def run_configured(
+    config: Any, encoders: dict[str, nn.Module], task: Task, data: dict[str, Dataset], score: Scorer
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`run_supervised` with the ``omib``, ``train`` and ``mi`` settings of a benchmark's
+    ``config``; returns its record and the config's other settings (JSON-ready)."""
+    record = run_supervised(
+        encoders, task, data, score, omib=config.omib, train=config.train, mi=config.mi
+    )
+    settings = {k: v for k, v in to_dict(config).items() if k not in ("omib", "train", "mi")}
+    return record, settings
 
 
 def write_json(path: str | Path, record: dict[str, Any]) -> None:
-    """Write ``record`` as JSON atomically (temporary sibling, then ``os.replace``); NaN/inf → null."""
-    from omib_st.io.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_json_safe(record), indent=2) + "\n")
+    """Write a run record as JSON (indented by two), atomically; NaN/inf → null."""
+    reporting.write_json(path, record, indent=2)
 
 
 def aggregate(paths: Iterable[str | Path], csv: str | Path, markdown: str | Path) -> None:
@@ -219,25 +213,25 @@ def aggregate(paths: Iterable[str | Path], csv: str | Path, markdown: str | Path
     Markdown table (mean ± std of each test metric per variant)."""
     import pandas as pd
 
-    from omib_st.io.atomic import atomic_path
-
     rows = []
     for path in map(Path, paths):
         try:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise OmibError(f"run record {path} is unreadable ({err})", "re-run that job") from None
-        rows.append({"variant": path.parent.name, "seed": record["seed"],
-                     "modalities": "+".join(record["modalities"]), **record["test"]})  # fmt: skip
+        rows.append(
+            {
+                "variant": path.parent.name,
+                "seed": record["seed"],
+                "modalities": "+".join(record["modalities"]),
+                **record["test"],
+            }
+        )
     table = pd.DataFrame(rows).sort_values(["variant", "seed"])
     metrics = [c for c in table.columns if c not in ("variant", "seed", "modalities")]
-    lines = ["| variant | modalities | runs | " + " | ".join(metrics) + " |",
-             "|---|---|---|" + "---|" * len(metrics)]  # fmt: skip
+    lines = reporting.header(["variant", "modalities", "runs", *metrics])
     for variant, group in table.groupby("variant", sort=True):
-        cells = [f"{group[m].mean():.4f} ± {group[m].std(ddof=0):.4f}" for m in metrics]
-        lines.append(f"| {variant} | {group['modalities'].iloc[0]} | {len(group)} | "
-                     + " | ".join(cells) + " |")  # fmt: skip
-    with atomic_path(csv) as tmp:
-        table.to_csv(tmp, index=False)
-    with atomic_path(markdown) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+        cells = [reporting.mean_sd(group[m], ".4f") for m in metrics]
+        lines.append(reporting.row([variant, group["modalities"].iloc[0], len(group), *cells]))
+    reporting.write_csv(csv, table)
+    reporting.write_text(markdown, "\n".join(lines) + "\n")

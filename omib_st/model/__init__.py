@@ -1,5 +1,6 @@
 """The user-facing model: :class:`OmibDetector` (fit, score, save, load)."""
 
-from omib_st.model.detector import DetectionResult, OmibDetector
+from omib_st.model.detector import OmibDetector
+from omib_st.model.score import DetectionResult
 
 __all__ = ["DetectionResult", "OmibDetector"]

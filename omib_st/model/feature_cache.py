@@ -55,7 +55,7 @@ class FeatureCache:
         dtype: torch.dtype = torch.float16,
     ) -> FeatureCache:
         """Run ``encoder.features`` (an :class:`~omib_st.nn.ImageEncoder` in eval mode) over the
-        patches of ``spots`` of ``dataset`` (a :class:`~omib_st.model.tissue_data.TissueDataset`)."""
+        patches of ``spots`` of ``dataset`` (a :class:`~omib_st.model.tissue_dataset.TissueDataset`)."""
         from omib_st.model.tissue_data import thumbnails
 
         spots = np.unique(np.asarray(spots, dtype=np.int64))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,14 @@ Read = Callable[[Any, dict[str, Any]], dict[str, Tensor]]
 
 
 @torch.no_grad()
-def predict(module: torch.nn.Module, dataset: Any, loader: Callable[..., Any],
-            device: torch.device, precision: str, read: Read) -> dict[str, np.ndarray]:  # fmt: skip
+def predict(
+    module: torch.nn.Module,
+    dataset: Any,
+    loader: Callable[..., Any],
+    device: torch.device,
+    precision: str,
+    read: Read,
+) -> dict[str, np.ndarray]:
     """``read`` of every batch of ``dataset`` (in eval mode, under the training precision),
     concatenated and in item order. Batches follow ``dataset.spatial_order()`` (compact tiles of
     the section, so each k-hop subgraph stays small); ``loader(dataset, order=...)`` makes them."""
@@ -33,6 +40,25 @@ def predict(module: torch.nn.Module, dataset: Any, loader: Callable[..., Any],
         for name, value in read(output, batch).items():
             kept.setdefault(name, []).append(value.float().cpu().numpy())
     return {name: _unpermute(np.concatenate(values), order) for name, values in kept.items()}
+
+
+XI = "_xi"
+"""Key of ξ among the evidence parts while they are collected."""
+
+
+def evidence(detector: Any, dataset: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-modality negative log-likelihood under the fused head, and ξ, for every spot of
+    ``dataset`` (in item order), with the fitted ``detector``'s module."""
+    task = detector.module.task
+
+    def read(output, batch):
+        return {**task.evidence(output.prediction, batch["target"]), XI: output.xi}
+
+    loader = partial(detector._loader, shuffle=False)
+    parts = predict(
+        detector.module, dataset, loader, detector._device(), detector.config.train.precision, read
+    )
+    return parts, parts.pop(XI)
 
 
 def to_device(batch: Any, device: torch.device) -> Any:

@@ -53,21 +53,27 @@ def spot_classes(
     ignored, or the training spots hold only one class.
     """
     if not positive:
-        raise OmibError(f"no positive values given for obs['{key}']",
-                        "pass --positive (positive=[...]): the labels of anomalous spots")  # fmt: skip
+        raise OmibError(
+            f"no positive values given for obs['{key}']",
+            "pass --positive (positive=[...]): the labels of anomalous spots",
+        )
     positive = [str(v) for v in positive]
     ignore = [str(v) for v in (ignore or [])]
     both = sorted(set(positive) & set(ignore))
     if both:
-        raise OmibError(f"value(s) {both} are both positive and ignored",
-                        "give each label to --positive or --ignore, not both")  # fmt: skip
+        raise OmibError(
+            f"value(s) {both} are both positive and ignored",
+            "give each label to --positive or --ignore, not both",
+        )
     out, found = [], set()
     for i, adata in enumerate(adatas):
         if key not in adata.obs:
             columns = ", ".join(map(str, adata.obs.columns[:8])) or "none"
             where = f" of reference {i + 1}" if len(adatas) > 1 else ""
-            raise OmibError(f'obs["{key}"] not found{where} (columns: {columns})',
-                            "give an existing column as --label-key (label_key)")  # fmt: skip
+            raise OmibError(
+                f'obs["{key}"] not found{where} (columns: {columns})',
+                "give an existing column as --label-key (label_key)",
+            )
         column = adata.obs[key]
         missing = column.isna().to_numpy()
         values = column.astype(str).to_numpy()
@@ -78,8 +84,10 @@ def spot_classes(
     unmatched = [v for v in positive if v not in found]
     if unmatched:
         seen = ", ".join(sorted(found)[:8])
-        raise OmibError(f"--positive value(s) {unmatched} match no spot of obs['{key}'] (values: {seen})",
-                        "check --positive against the column's labels")  # fmt: skip
+        raise OmibError(
+            f"--positive value(s) {unmatched} match no spot of obs['{key}'] (values: {seen})",
+            "check --positive against the column's labels",
+        )
     counts = class_counts(np.concatenate(out))
     if min(counts) == 0:
         raise OmibError(
@@ -105,9 +113,17 @@ def positive_probability(detector: Any, dataset: Any) -> tuple[np.ndarray, np.nd
     """The fused head's positive-class probability and ξ for every item of ``dataset``."""
 
     def read(output, batch):
-        return {"probability": torch.softmax(output.prediction.float(), -1)[:, POSITIVE],
-                "xi": output.xi}  # fmt: skip
+        return {
+            "probability": torch.softmax(output.prediction.float(), -1)[:, POSITIVE],
+            "xi": output.xi,
+        }
 
-    out = predict(detector.module, dataset, partial(detector._loader, shuffle=False),
-                  detector._device(), detector.config.train.precision, read)  # fmt: skip
+    out = predict(
+        detector.module,
+        dataset,
+        partial(detector._loader, shuffle=False),
+        detector._device(),
+        detector.config.train.precision,
+        read,
+    )
     return out["probability"].astype(np.float64), out["xi"]

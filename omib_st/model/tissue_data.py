@@ -1,17 +1,20 @@
-"""Spots of one or more sections as OMIB batches: k-hop expression subgraphs and H&E patches."""
+"""One section as the detector reads it: expression, count target, spatial graph and patches.
+
+:func:`prepare_section` turns an AnnData into a :class:`Section`
+(:class:`~omib_st.model.tissue_dataset.TissueDataset` batches its spots); :func:`has_image` is
+the one test of whether a sample carries an H&E image.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from anndata import AnnData
 from scipy import sparse
-from torch.utils.data import Dataset
 
 from omib_st.config import DetectorConfig
 from omib_st.errors import OmibError
@@ -27,7 +30,6 @@ from omib_st.pp import (
     normalize_expression,
     spatial_graph,
 )
-from omib_st.pp.subgraph import k_hop_subgraph
 
 THUMBNAIL = 8
 """Side of the downsampled patch the image branch reconstructs (the auxiliary target)."""
@@ -80,15 +82,21 @@ def prepare_section(
     patch extractor; with ``thin_to``, deeper spots are thinned to that many UMIs first."""
     validate(adata, layer=layer, require_image=use_image, library_id=library_id)
     expression, alignment = normalize_expression(
-        adata, genes, target_sum=config.preprocess.target_sum, layer=layer, thin_to=thin_to,
+        adata,
+        genes,
+        target_sum=config.preprocess.target_sum,
+        layer=layer,
+        thin_to=thin_to,
         seed=config.train.seed,
-    )  # fmt: skip
+    )
     counts, _ = gene_counts(adata, genes, layer=layer, thin_to=thin_to, seed=config.train.seed)
     depth = np.log1p(np.asarray(counts_matrix(adata, layer).sum(axis=1), dtype=np.float64).ravel())
     graph = spatial_graph(
-        get_coords(adata), method=config.graph.method, n_neighbors=config.graph.n_neighbors,
+        get_coords(adata),
+        method=config.graph.method,
+        n_neighbors=config.graph.n_neighbors,
         n_rings=config.graph.n_rings,
-    )  # fmt: skip
+    )
     target = neighbourhood_sum(counts, graph, config.expression.target_hops)
     patches = None
     if use_image:
@@ -126,9 +134,12 @@ def check_section(
     if use_image:
         patch = config.patch
         PatchExtractor.from_adata(
-            adata, size=patch.size, scale=patch.scale, resolution=patch.resolution,
+            adata,
+            size=patch.size,
+            scale=patch.scale,
+            resolution=patch.resolution,
             library_id=library_id,
-        )  # fmt: skip
+        )
 
 
 def require_image(adata: AnnData) -> None:
@@ -143,13 +154,21 @@ def require_image(adata: AnnData) -> None:
 
 
 def has_image(adata: AnnData) -> bool:
-    """Whether ``adata`` carries an H&E image in the Visium layout."""
+    """Whether ``adata`` carries an H&E image in the Visium layout: a library of
+    ``uns["spatial"]`` with images, or with the path of its full-resolution image
+    (``metadata["source_image_path"]``). The model uses the image modality, and the plot draws
+    over the image, only when this holds."""
     libraries = adata.uns.get("spatial") or {}
-    return any((entry or {}).get("images") or (entry or {}).get("metadata", {}).get("source_image_path")
-               for entry in libraries.values())  # fmt: skip
+    return any(
+        (entry or {}).get("images")
+        or ((entry or {}).get("metadata") or {}).get("source_image_path")
+        for entry in libraries.values()
+    )
 
 
-def neighbourhood_sum(counts: sparse.csr_matrix, graph: sparse.spmatrix, hops: int) -> sparse.csr_matrix:
+def neighbourhood_sum(
+    counts: sparse.csr_matrix, graph: sparse.spmatrix, hops: int
+) -> sparse.csr_matrix:
     """``(A + I)^hops · counts``: each spot's counts pooled with its neighbours' (``hops`` rounds).
 
     The expression target: pooling over the neighbourhood removes most of a single spot's
@@ -160,140 +179,3 @@ def neighbourhood_sum(counts: sparse.csr_matrix, graph: sparse.spmatrix, hops: i
     for _ in range(hops):
         counts = walk @ counts
     return sparse.csr_matrix(counts, dtype=np.float32)
-
-
-VIEWS = ("expression", "spot", "image", "thumbnail")
-"""What a batch can carry: the expression subgraph, the spot's own features, the uint8 H&E
-patch, and the patch's 8×8 thumbnail (also the image's target)."""
-
-
-class TissueDataset(Dataset):
-    """Item i is a spot (global index over the concatenated sections); :meth:`collate` builds
-    ``{"inputs": {view: ...}, "target": {"expression" | "image": ...}}`` for the chosen
-    ``views`` (see :data:`VIEWS`): the likelihood task's target parts.
-
-    The expression input is the ``n_hops``-hop subgraph around the batch's spots (the GNN's
-    receptive field), gathered from the CSR graph at a cost proportional to the subgraph, so
-    time and memory per batch do not grow with the section. With a frozen-feature ``cache``
-    (:class:`~omib_st.model.feature_cache.FeatureCache`), the image input is the cached backbone
-    features instead of the patch.
-
-    With ``labels`` (one integer class per spot of the concatenated sections), the target is
-    the batch's classes, ``LongTensor [B]`` (the supervised mode's classification task), instead
-    of the likelihood's parts.
-    """
-
-    def __init__(
-        self,
-        sections: Sequence[Section],
-        spots: np.ndarray | None = None,
-        *,
-        views: Sequence[str] = ("expression", "image"),
-        n_hops: int = 2,
-        cache: Any = None,
-        labels: np.ndarray | None = None,
-    ):
-        self.sections = list(sections)
-        sizes = np.array([s.n_spots for s in self.sections])
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)])
-        self.section_of = np.repeat(np.arange(len(sizes)), sizes)
-        if len(self.sections) == 1:  # no copy of a (possibly huge) single section
-            self.features = torch.from_numpy(self.sections[0].features)
-            self.target = self.sections[0].target.tocsr()
-            graph = self.sections[0].graph.tocsr()
-        else:
-            self.features = torch.from_numpy(np.concatenate([s.features for s in self.sections]))
-            self.target = sparse.vstack([s.target for s in self.sections], format="csr")
-            graph = sparse.block_diag([s.graph for s in self.sections], format="csr")
-        self.graph = graph if graph.has_sorted_indices else graph.sorted_indices()
-        self.depth = np.concatenate([s.depth for s in self.sections])
-        targets = [s.image_target for s in self.sections]
-        self.image_target = None
-        if all(t is not None for t in targets) and targets:
-            self.image_target = torch.from_numpy(
-                targets[0] if len(targets) == 1 else np.concatenate(targets)
-            )
-        self.views = tuple(views)
-        self.spots = np.arange(self.offsets[-1]) if spots is None else np.asarray(spots)
-        self.n_hops = n_hops
-        self.cache = cache
-        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
-        if self.labels is not None and len(self.labels) != self.offsets[-1]:
-            raise ValueError(f"{len(self.labels)} labels for {self.offsets[-1]} spots")
-
-    def __len__(self) -> int:
-        return len(self.spots)
-
-    def __getitem__(self, i: int) -> int:
-        return int(self.spots[i])
-
-    def __getitems__(self, indices: list[int]) -> np.ndarray:
-        """A whole batch of spots at once (the DataLoader's batched fetch: no per-spot call)."""
-        return self.spots[np.asarray(indices, dtype=np.int64)]
-
-    def spatial_order(self) -> np.ndarray:
-        """A permutation of the items that puts spatially close spots next to each other
-        (Z-order of the spot centres within each section), so consecutive batches are compact
-        tiles whose k-hop halos overlap: far fewer subgraph nodes than batches of scattered spots.
-        Identity when a section has no coordinates."""
-        coords = [s.coords for s in self.sections]
-        if any(c is None for c in coords):
-            return np.arange(len(self.spots))
-        keys = np.concatenate([_z_order(c) for c in coords])[self.spots]
-        return np.lexsort((keys, self.section_of[self.spots]))
-
-    def patches(self, spots: np.ndarray) -> torch.Tensor:
-        """uint8 ``[B, 3, size, size]`` patches of global spot indices."""
-        out: np.ndarray | None = None
-        for k in np.unique(self.section_of[spots]):
-            where = np.flatnonzero(self.section_of[spots] == k)
-            batch = self.sections[k].patches[spots[where] - self.offsets[k]]
-            if out is None:
-                out = np.empty((len(spots), *batch.shape[1:]), dtype=np.uint8)
-            out[where] = batch
-        return torch.from_numpy(out)
-
-    def collate(self, spots: Sequence[int] | np.ndarray) -> dict[str, Any]:
-        spots = np.asarray(spots, dtype=np.int64)
-        inputs: dict[str, Any] = {}
-        target: dict[str, torch.Tensor] = {}
-        if "expression" in self.views:
-            from torch_geometric.data import Data
-
-            subset, edge_index, seed_position = k_hop_subgraph(self.graph, spots, self.n_hops)
-            inputs["expression"] = Data(
-                x=self.features[torch.from_numpy(subset)],
-                edge_index=torch.from_numpy(edge_index), seed=torch.from_numpy(seed_position),
-            )  # fmt: skip
-            target["expression"] = torch.from_numpy(self.target[spots].toarray())
-            if "spot" in self.views:
-                inputs["spot"] = self.features[torch.from_numpy(spots)]
-        if "image" in self.views:
-            if self.cache is not None:
-                inputs["image"], thumbnail = self.cache[spots]
-            else:
-                inputs["image"] = self.patches(spots)
-                thumbnail = thumbnails(inputs["image"])
-            target["image"] = (
-                thumbnail if self.image_target is None
-                else self.image_target[torch.from_numpy(spots)]
-            )  # fmt: skip
-            if "thumbnail" in self.views:
-                inputs["thumbnail"] = thumbnail
-        if self.labels is not None:
-            return {"inputs": inputs, "target": torch.from_numpy(self.labels[spots])}
-        return {"inputs": inputs, "target": target}
-
-
-def _z_order(coords: np.ndarray, bits: int = 16) -> np.ndarray:
-    """Morton (Z-order) keys of 2-D points on a ``2^bits`` grid over their bounding box."""
-    coords = np.asarray(coords, dtype=np.float64)
-    low, span = coords.min(axis=0), np.ptp(coords, axis=0)
-    cells = ((coords - low) / np.where(span > 0, span, 1.0) * (2**bits - 1)).astype(np.uint64)
-    keys = np.zeros(len(coords), dtype=np.uint64)
-    for bit in range(bits):  # interleave the bits of x and y (16 vectorised steps)
-        mask = np.uint64(1 << bit)
-        keys |= ((cells[:, 0] & mask) << np.uint64(bit)) | (
-            (cells[:, 1] & mask) << np.uint64(bit + 1)
-        )
-    return keys

@@ -23,13 +23,16 @@ def anomaly(
 
     Uses ``squidpy.pl.spatial_scatter``; panels: ``obs[f"{key}_score"]``,
     ``obs[f"{key}_anomaly"]`` and ``obs[truth]`` when given. ``save`` writes a PNG.
-    Extra keyword arguments go to ``spatial_scatter``. Returns the matplotlib figure. The
-    plotting backend is left as it is, and ``adata`` is neither modified nor copied.
+    Extra keyword arguments go to ``spatial_scatter``. The scores are drawn over the H&E image
+    when :func:`~omib_st.model.tissue_data.has_image` finds one, else at the spot coordinates.
+    Returns the matplotlib figure. The plotting backend is left as it is, and ``adata`` is
+    neither modified nor copied.
     """
     import matplotlib.pyplot as plt
     import squidpy as sq
 
     from omib_st.io import get_library_id
+    from omib_st.model.tissue_data import has_image
 
     score = f"{key}_score"
     if score not in adata.obs:
@@ -37,23 +40,21 @@ def anomaly(
             f'obs["{score}"] not found', f"run omib_st.tl.detect(adata, key_added='{key}') first"
         )
     colors = [score, f"{key}_anomaly"] + ([truth] if truth else [])
+    image = has_image(adata)
     plot = AnnData(  # what the panels need; the images are shared with adata, not copied
         obs=adata.obs[[c for c in colors if c in adata.obs]].copy(),
         obsm={"spatial": adata.obsm["spatial"]},
-        uns={"spatial": adata.uns["spatial"]} if "spatial" in adata.uns else {},
+        uns={"spatial": adata.uns["spatial"]} if image else {},
     )
     plot.obs[f"{key}_anomaly"] = plot.obs[f"{key}_anomaly"].astype(str).astype("category")
     if truth:
         plot.obs[truth] = plot.obs[truth].astype(str).astype("category")
-    has_image = "spatial" in adata.uns
-    options = (
-        {"library_id": get_library_id(adata, library_id), "img_res_key": "hires"}
-        if has_image
-        else {"shape": None}
-    )
-    if has_image:
-        images = adata.uns["spatial"][options["library_id"]].get("images", {})
-        options["img_res_key"] = "hires" if "hires" in images else next(iter(images), "hires")
+    options: dict = {"shape": None}
+    if image:
+        lib = get_library_id(adata, library_id)
+        images = adata.uns["spatial"][lib].get("images") or {}
+        resolution = "hires" if "hires" in images else next(iter(images), "hires")
+        options = {"library_id": lib, "img_res_key": resolution}
     sq.pl.spatial_scatter(plot, color=colors, cmap="magma", ncols=len(colors), **options, **kwargs)
     figure = plt.gcf()
     if save is not None:

@@ -2,6 +2,11 @@
 
 from omib_st.scoring.smoothing import smooth_scores
 from omib_st.scoring.standardize import combine, robust_stats
-from omib_st.scoring.threshold import mixture_threshold, otsu_threshold, quantile_threshold
+from omib_st.scoring.threshold import (
+    mixture_threshold,
+    multiotsu_threshold,
+    otsu_threshold,
+    quantile_threshold,
+)
 
-__all__ = ["combine", "mixture_threshold", "otsu_threshold", "quantile_threshold", "robust_stats", "smooth_scores"]
+__all__ = ["combine", "mixture_threshold", "multiotsu_threshold", "otsu_threshold", "quantile_threshold", "robust_stats", "smooth_scores"]

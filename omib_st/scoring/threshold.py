@@ -45,3 +45,17 @@ def otsu_threshold(scores: np.ndarray) -> float:
     if x.size == 0 or np.ptp(x) == 0:
         return float("inf")
     return float(threshold_otsu(x, nbins=max(256, min(4096, x.size))))
+
+
+def multiotsu_threshold(scores: np.ndarray, classes: int = 3) -> float:
+    """The lowest of the multi-Otsu thresholds (``skimage.filters.threshold_multiotsu``): the
+    scores are split into ``classes`` by maximal between-class variance and every spot above the
+    lowest class is flagged. Where a lesion's scores spread (a core and a less abnormal margin),
+    this keeps the margin that Otsu's two-class cut leaves out; like Otsu, it always flags part
+    of a section (``inf`` when the scores take fewer than ``classes`` values)."""
+    from skimage.filters import threshold_multiotsu
+
+    x = np.asarray(scores, dtype=np.float64)
+    if np.unique(x).size < classes:
+        return float("inf")
+    return float(threshold_multiotsu(x, classes=classes, nbins=256)[0])

@@ -94,8 +94,10 @@ def detect(
             "use --label-key with --reference (or the sample's own labels) for supervised training",
         )
     if label_key is None and (positive or ignore):
-        raise OmibError("positive/ignore values were given without a label column",
-                        "add --label-key COL (label_key=...)")  # fmt: skip
+        raise OmibError(
+            "positive/ignore values were given without a label column",
+            "add --label-key COL (label_key=...)",
+        )
     supervised = {"label_key": label_key, "positive": positive, "ignore": ignore}
     target = adata.copy() if copy else adata
     if model is not None:
@@ -105,15 +107,22 @@ def detect(
         references = [reference] if isinstance(reference, AnnData) else list(reference)
         _check_sample(target, references, config, use_image, layer, library_id)
         detector = OmibDetector(config).fit(
-            references, use_image=use_image, layer=layer, library_id=library_id,
+            references,
+            use_image=use_image,
+            layer=layer,
+            library_id=library_id,
             **(supervised if label_key is not None else {}),
-        )  # fmt: skip
+        )
         mode = "reference"
     elif normal_key is not None:
         detector = OmibDetector(config).fit(
-            target, normal_key=normal_key, normal_values=normal_values, use_image=use_image,
-            layer=layer, library_id=library_id,
-        )  # fmt: skip
+            target,
+            normal_key=normal_key,
+            normal_values=normal_values,
+            use_image=use_image,
+            layer=layer,
+            library_id=library_id,
+        )
         mode = "normal_key"
     elif label_key is not None:
         detector = OmibDetector(config).fit(
@@ -137,15 +146,23 @@ def detect(
     target.obs[f"{key_added}_anomaly"] = result.labels
     target.obsm[f"X_{key_added}"] = result.xi
     training = detector.training
-    target.uns[key_added] = _plain({
-        "mode": detector.mode, "source": mode, "version": __version__,
-        "params": to_dict(detector.config),
-        "modalities": detector.modalities, **result.info,
-        "beta": training.get("bound", {}).get("beta"), "bound": training.get("bound", {}),
-        "r": training.get("r", {}), "threshold": result.threshold,
-        "reference_stats": {k: list(v) for k, v in detector.reference_stats.items()},
-        "n_genes": len(detector.genes), "n_train_spots": training.get("n_train_spots"),
-    })  # fmt: skip
+    target.uns[key_added] = _plain(
+        {
+            "mode": detector.mode,
+            "source": mode,
+            "version": __version__,
+            "params": to_dict(detector.config),
+            "modalities": detector.modalities,
+            **result.info,
+            "beta": training.get("bound", {}).get("beta"),
+            "bound": training.get("bound", {}),
+            "r": training.get("r", {}),
+            "threshold": result.threshold,
+            "reference_stats": {k: list(v) for k, v in detector.reference_stats.items()},
+            "n_genes": len(detector.genes),
+            "n_train_spots": training.get("n_train_spots"),
+        }
+    )
     return target if copy else None
 
 
@@ -160,8 +177,14 @@ def _check_sample(adata, references, config, use_image, layer, library_id) -> No
     genes = references[0].var_names
     for other in references[1:]:
         genes = genes.intersection(other.var_names, sort=False)
-    check_section(adata, config or DetectorConfig(), use_image=use_image, genes=list(genes),
-                  layer=layer, library_id=library_id)  # fmt: skip
+    check_section(
+        adata,
+        config or DetectorConfig(),
+        use_image=use_image,
+        genes=list(genes),
+        layer=layer,
+        library_id=library_id,
+    )
 
 
 def _self_referenced(adata, config, use_image, layer, library_id):

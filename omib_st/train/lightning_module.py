@@ -45,6 +45,8 @@ class OMIBLightning(L.LightningModule):
         self.history: list[dict[str, float]] = []
         """One dict of epoch-level metrics per training epoch."""
         self._sums: dict[str, dict[str, tuple[float, int]]] = {}
+        self._epoch: dict[str, float] = {}
+        """The latest epoch-level value of every metric (what the history records)."""
 
     @property
     def stage(self) -> str:
@@ -69,18 +71,27 @@ class OMIBLightning(L.LightningModule):
         return loss.total
 
     def _log_epoch(self, prefix: str) -> None:
-        """Log the epoch's batch-size-weighted means of what ``_step`` accumulated (one
-        ``log_dict`` per epoch: logging every batch costs more than a small model's step)."""
+        """The epoch's batch-size-weighted means of what ``_step`` accumulated, averaged over
+        processes in one reduction, go to the history; only the losses that callbacks monitor
+        (``<prefix>/<stage>_loss``, ``<prefix>/task``) are also logged through Lightning, whose
+        per-key logging costs more than a small model's training step."""
         sums = self._sums.pop(prefix, {})
-        self.log_dict({k: total / count for k, (total, count) in sums.items()}, sync_dist=True)
+        if not sums:
+            return
+        keys = list(sums)
+        means = torch.tensor([sums[k][0] / sums[k][1] for k in keys], device=self.device)
+        means = self.trainer.strategy.reduce(means, reduce_op="mean")
+        epoch = dict(zip(keys, means.tolist()))
+        self._epoch.update(epoch)
+        monitored = {f"{prefix}/{self.stage}_loss", f"{prefix}/task"}
+        self.log_dict({k: v for k, v in epoch.items() if k in monitored}, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val")
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
-        metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items()}
-        self.history.append({"epoch": self.current_epoch, **metrics})
+        self.history.append({"epoch": self.current_epoch, **self._epoch})
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self._step(batch, "train")
@@ -184,9 +195,8 @@ class OMIBLightning(L.LightningModule):
                 "train longer in warm-up or set omib.beta to a number",
             )
         self.model.set_beta(self.bound.beta)
-        self.log_dict(  # the same on every process; synced only to keep Lightning quiet
-            {"bound/beta": self.bound.beta, "bound/joint_entropy": self.bound.joint_entropy},
-            sync_dist=True,
+        self._epoch.update(
+            {"bound/beta": self.bound.beta, "bound/joint_entropy": self.bound.joint_entropy}
         )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

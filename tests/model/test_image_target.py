@@ -18,8 +18,9 @@ TARGET = "descriptors+cnn+context"
 
 @pytest.fixture(scope="module")
 def image_config(tiny_config):
-    return replace(tiny_config, **{"image.target": TARGET, "image.target_dim": 8,
-                                   "train.device": "cpu"})  # fmt: skip
+    return replace(
+        tiny_config, **{"image.target": TARGET, "image.target_dim": 8, "train.device": "cpu"}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +74,18 @@ def test_target_computed_once_per_spot(fitted, small, monkeypatch):
     width = detector.image_target.width
     assert width == 2 * 39 + 2 * 8 and detector.module.task.parts["image"] == ("gaussian", width)
     stats = detector.image_target.stats
-    assert {"lab_mean", "descriptors_mean", "descriptors_scale", "cnn_components",
-            "context_components"} <= set(stats)  # fmt: skip
+    assert {
+        "lab_mean",
+        "descriptors_mean",
+        "descriptors_scale",
+        "cnn_components",
+        "context_components",
+    } <= set(stats)
     scored = []
     raw = it.ImageTarget.raw
-    monkeypatch.setattr(it.ImageTarget, "raw",
-                        lambda self, *a, **k: scored.append(1) or raw(self, *a, **k))  # fmt: skip
+    monkeypatch.setattr(
+        it.ImageTarget, "raw", lambda self, *a, **k: scored.append(1) or raw(self, *a, **k)
+    )
     detector.score(small)
     assert scored == [1]
 
@@ -122,7 +129,9 @@ def _plant_nuclei(adata, centre_fraction=(0.5, 0.5), radius_um=380.0, seed=0):
     od = np.zeros(image.shape[:2], dtype=np.float32)
     for x, y in zip(px, py):  # 3 px nuclei (the normal ones are about 1.5 px)
         y0, y1, x0, x1 = int(y) - 5, int(y) + 6, int(x) - 5, int(x) + 6
-        od[y0:y1, x0:x1] += 1.2 * np.exp(-((xx[y0:y1, x0:x1] - x) ** 2 + (yy[y0:y1, x0:x1] - y) ** 2) / 4.5)
+        od[y0:y1, x0:x1] += 1.2 * np.exp(
+            -((xx[y0:y1, x0:x1] - x) ** 2 + (yy[y0:y1, x0:x1] - y) ** 2) / 4.5
+        )
     haematoxylin = np.array([0.65, 0.70, 0.29], dtype=np.float32)
     image = image * np.exp(-np.minimum(od, 2.5)[..., None] * haematoxylin)
     entry["images"]["hires"] = np.clip(np.rint(image), 0, 255).astype(np.uint8)
@@ -135,10 +144,17 @@ def test_planted_nuclei_are_detected_by_the_image_only_model(tiny_config):
     sample = synthetic_visium(n_rows=14, n_cols=16, n_genes=60, seed=2, lesions=())
     truth = _plant_nuclei(sample)
     assert 10 < truth.sum() < 100
-    config = replace(tiny_config, **{
-        "image.target": TARGET, "image.target_dim": 8, "patch.size": 24,
-        "train.max_epochs": 10, "train.warmup_epochs": 2, "scoring.smoothing": 0.0,
-    })  # fmt: skip
+    config = replace(
+        tiny_config,
+        **{
+            "image.target": TARGET,
+            "image.target_dim": 8,
+            "patch.size": 24,
+            "train.max_epochs": 10,
+            "train.warmup_epochs": 2,
+            "scoring.smoothing": 0.0,
+        },
+    )
     detector = OmibDetector(config).fit(reference, use_expression=False)
     result = detector.score(sample)
     image = result.parts["image"]
@@ -164,17 +180,3 @@ def test_fixed_network_is_a_frozen_copy():
     with torch.no_grad():
         next(encoder.parameters()).add_(1.0)
     assert not torch.equal(next(encoder.parameters()), next(copy.parameters()))
-
-
-def test_image_encoder_settings_reach_the_backbone(tiny_config):
-    from omib_st.pp import Projection
-
-    config = replace(tiny_config, **{"image.mean": [0.1, 0.2, 0.3], "image.std": [0.5, 0.6, 0.7],
-                                     "image.model_kwargs": {"drop_rate": 0.25}})  # fmt: skip
-    detector = OmibDetector(config)
-    detector.use_image, detector.use_expression = True, False
-    detector.projection = Projection(np.zeros(4), np.ones(4), np.eye(2, 4))
-    encoder = detector._build().encoders["image"]
-    assert encoder.mean.flatten().tolist() == pytest.approx([0.1, 0.2, 0.3])
-    assert encoder.std.flatten().tolist() == pytest.approx([0.5, 0.6, 0.7])
-    assert encoder.backbone.drop_rate == 0.25

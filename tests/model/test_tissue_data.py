@@ -1,9 +1,10 @@
 import numpy as np
+import pytest
+from scipy import sparse
 
-from omib_st.config import load_config
 from omib_st.datasets import synthetic_visium
-from omib_st.model.tissue_data import TissueDataset, neighbourhood_sum, prepare_section
-from omib_st.pp import Projection
+from omib_st.errors import OmibError
+from omib_st.model.tissue_data import has_image, neighbourhood_sum, require_image
 
 
 def test_neighbourhood_sum_pools_counts_over_the_walk():
@@ -11,28 +12,23 @@ def test_neighbourhood_sum_pools_counts_over_the_walk():
     adjacency = np.triu(rng.random((12, 12)) < 0.3, 1).astype(float)
     adjacency += adjacency.T
     counts = rng.poisson(3.0, size=(12, 5)).astype(np.float32)
-    from scipy import sparse
-
     walk = adjacency + np.eye(12)
     for hops in (0, 1, 2):
         got = neighbourhood_sum(sparse.csr_matrix(counts), sparse.csr_matrix(adjacency), hops)
         np.testing.assert_allclose(got.toarray(), np.linalg.matrix_power(walk, hops) @ counts)
 
 
-def test_batches_carry_projected_inputs_and_pooled_count_targets():
-    """Each batch: the spots' projected features (the GNN reads them for the whole k-hop
-    subgraph) and, as the target, their counts pooled over the ring neighbourhood."""
-    adata = synthetic_visium(n_rows=10, n_cols=12, n_genes=40, seed=0, lesions=())
-    config = load_config({"expression": {"target_hops": 1}})
-    genes = list(adata.var_names[:30])
-    section = prepare_section(adata, genes, config, use_image=False)
-    section.features = Projection.fit(section.expression, 8)(section.expression)
-    counts = adata[:, genes].X.toarray() if hasattr(adata.X, "toarray") else adata[:, genes].X
-    walk = (section.graph.toarray() != 0) + np.eye(adata.n_obs)
-    spots = np.array([0, 5, 37, 64, 119])
-    dataset = TissueDataset([section], views=("expression", "spot"), n_hops=2)
-    batch = dataset.collate(list(spots))
-    np.testing.assert_allclose(batch["target"]["expression"].numpy(), (walk @ counts)[spots])
-    np.testing.assert_array_equal(batch["inputs"]["spot"].numpy(), section.features[spots])
-    graph = batch["inputs"]["expression"]
-    np.testing.assert_array_equal(graph.x[graph.seed].numpy(), section.features[spots])
+def test_has_image_finds_loaded_images_or_the_source_image_path():
+    adata = synthetic_visium(n_rows=4, n_cols=5, n_genes=20, seed=0, lesions=())
+    assert has_image(adata)
+    (entry,) = adata.uns["spatial"].values()
+    entry.pop("images")
+    assert not has_image(adata)  # scale factors alone are no image
+    entry["metadata"] = None
+    assert not has_image(adata)
+    entry["metadata"] = {"source_image_path": "/data/slide.tif"}
+    assert has_image(adata)  # read on demand from the full-resolution file
+    del adata.uns["spatial"]
+    assert not has_image(adata)
+    with pytest.raises(OmibError, match="the model uses the H&E image"):
+        require_image(adata)

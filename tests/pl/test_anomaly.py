@@ -40,8 +40,26 @@ def test_plot_before_detect_is_one_clear_error(synthetic_adata):
 def test_her2st_map_leaves_the_backend_alone(svg_backend, tmp_path):
     from omib_st.benchmarks.her2st.run import plot_map
 
-    grid = pd.DataFrame({"array_col": [0, 1, 0, 1], "array_row": [0, 0, 1, 1],
-                         "pathology": ["invasive cancer", "breast glands", "nan", "undetermined"],
-                         "score": [1.0, 0.1, 0.2, 0.3], "anomaly": [True, False, False, False]})  # fmt: skip
+    grid = pd.DataFrame(
+        {
+            "array_col": [0, 1, 0, 1],
+            "array_row": [0, 0, 1, 1],
+            "pathology": ["invasive cancer", "breast glands", "nan", "undetermined"],
+            "score": [1.0, 0.1, 0.2, 0.3],
+            "anomaly": [True, False, False, False],
+        }
+    )
     plot_map(grid, tmp_path / "map.png", "A1")
     assert (tmp_path / "map.png").stat().st_size > 1000 and matplotlib.get_backend() == "svg"
+
+
+def test_a_section_without_an_image_is_drawn_at_its_spots(scored, svg_backend, tmp_path):
+    """The plot uses the image exactly when the model would (``has_image``): scale factors
+    without an image give a plain scatter of the spots, not an error."""
+    from omib_st.model.tissue_data import has_image
+
+    (entry,) = scored.uns["spatial"].values()
+    entry.pop("images")
+    assert not has_image(scored)
+    anomaly(scored, save=tmp_path / "map.png")
+    assert (tmp_path / "map.png").stat().st_size > 1000

@@ -29,7 +29,7 @@ from anndata import AnnData
 
 import omib_st as om
 from omib_st.errors import OmibError
-from omib_st.model.detector import FORMAT_VERSION
+from omib_st.model.persistence import FORMAT_VERSION
 
 LIB = "synthetic"
 ENTRIES = ("cli-detect", "cli-fit", "cli-score", "api-detect", "api-fit", "api-score")

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from omib_st.scoring import mixture_threshold, otsu_threshold, quantile_threshold
+from omib_st.scoring import (
+    mixture_threshold,
+    multiotsu_threshold,
+    otsu_threshold,
+    quantile_threshold,
+)
 
 
 def _two_modes(n_normal: int, n_anomalous: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -37,3 +42,16 @@ def test_mixture_separates_two_modes():
     scores, truth = _two_modes(350, 50)
     flagged = scores > mixture_threshold(scores, 0.1)
     assert (flagged == truth).mean() > 0.98
+
+
+def test_multiotsu_keeps_a_lesion_margin_that_otsu_leaves_out():
+    rng = np.random.default_rng(0)
+    normal, margin, core = rng.normal(0, 1, 300), rng.normal(5, 1, 100), rng.normal(15, 1, 100)
+    scores = np.concatenate([normal, margin, core])
+    lesion = np.r_[np.zeros(300, bool), np.ones(200, bool)]
+    assert ((scores > multiotsu_threshold(scores)) == lesion).mean() > 0.98
+    assert (scores > otsu_threshold(scores))[300:400].mean() < 0.5  # two classes: margin lost
+
+
+def test_multiotsu_flags_nothing_without_three_distinct_scores():
+    assert multiotsu_threshold(np.r_[np.zeros(10), np.ones(10)]) == float("inf")

@@ -50,8 +50,9 @@ def test_copy_returns_a_new_object_and_leaves_the_input(synthetic_adata, referen
 
 
 @pytest.mark.parametrize("trim", [0.2, 0.5])
-def test_self_referenced_mode_retrains_without_its_highest_scoring_spots(synthetic_adata,
-                                                                         tiny_config, trim):  # fmt: skip
+def test_self_referenced_mode_retrains_without_its_highest_scoring_spots(
+    synthetic_adata, tiny_config, trim
+):
     config = replace(tiny_config, **{"scoring.self_trim": trim})
     with pytest.warns(UserWarning, match="self-referenced"):
         om.tl.detect(synthetic_adata, config=config, use_image=False)

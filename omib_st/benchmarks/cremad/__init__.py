@@ -14,7 +14,16 @@ from omib_st.benchmarks.cremad.model import FrameEncoder, build_encoders
 from omib_st.benchmarks.cremad.run import classification_metrics, run_cremad
 
 __all__ = [
-    "LABELS", "Clip", "CremadConfig", "CremadDataset", "CremadLayout", "FrameEncoder",
-    "build_encoders", "classification_metrics", "load_cremad", "read_split_csv", "run_cremad",
+    "LABELS",
+    "Clip",
+    "CremadConfig",
+    "CremadDataset",
+    "CremadLayout",
+    "FrameEncoder",
+    "build_encoders",
+    "classification_metrics",
+    "load_cremad",
+    "read_split_csv",
+    "run_cremad",
     "split_train_val",
-]  # fmt: skip
+]

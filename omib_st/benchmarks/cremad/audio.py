@@ -89,9 +89,14 @@ def spectrogram(
     length = round(sample_rate * duration)
     samples = np.clip(np.tile(samples, -(-length // len(samples)))[:length], -1.0, 1.0)
     stft = torch.stft(
-        torch.from_numpy(samples), n_fft, hop_length, window=torch.hann_window(n_fft),
-        center=True, pad_mode="constant", return_complex=True,
-    ).abs()  # fmt: skip
+        torch.from_numpy(samples),
+        n_fft,
+        hop_length,
+        window=torch.hann_window(n_fft),
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
+    ).abs()
     if n_mels is None:
         return torch.log(stft + 1e-7).numpy()
     filters = torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from omib_st.benchmarks.modalities import check_modalities
+from omib_st.benchmarks.modalities import set_modalities, train_field
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig
 from omib_st.errors import OmibError
 
 MODALITIES = ("audio", "visual")
+FIX_MODALITIES = "give audio,visual (OMIB), visual,audio, audio or visual (unimodal baselines)"
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,11 @@ class CremadConfig:
     split_seed: int = 0
     """Seed of the stratified validation split carved from ``train.csv`` (``train.val_fraction``)."""
     omib: OMIBConfig = field(default_factory=OMIBConfig)
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            batch_size=64, warmup_epochs=10, max_epochs=50, min_epochs=0
-        )
-    )
+    train: TrainConfig = train_field(batch_size=64, warmup_epochs=10, max_epochs=50, min_epochs=0)
     mi: MIConfig = field(default_factory=MIConfig)
 
     def __post_init__(self) -> None:
-        fix = "give audio,visual (OMIB), visual,audio, audio or visual (unimodal baselines)"
-        modalities = check_modalities("CREMA-D", self.modalities, MODALITIES, fix)
-        object.__setattr__(self, "modalities", modalities)
+        set_modalities(self, "CREMA-D", MODALITIES, FIX_MODALITIES)
         for name in ("fps", "frames", "image_size", "sample_rate", "n_fft", "hop_length", "n_mels"):
             if getattr(self, name) < 1:
                 raise OmibError(f"CREMA-D setting {name} = {getattr(self, name)} must be >= 1")

@@ -188,9 +188,13 @@ class CremadDataset(Dataset):
     def audio(self, clip: Clip) -> Tensor:
         c = self.config
         image = spectrogram(
-            *read_wav(clip.audio), sample_rate=c.sample_rate, duration=c.duration, n_fft=c.n_fft,
-            hop_length=c.hop_length, n_mels=c.n_mels if c.spectrogram == "logmel" else None,
-        )  # fmt: skip
+            *read_wav(clip.audio),
+            sample_rate=c.sample_rate,
+            duration=c.duration,
+            n_fft=c.n_fft,
+            hop_length=c.hop_length,
+            n_mels=c.n_mels if c.spectrogram == "logmel" else None,
+        )
         return torch.from_numpy(image)[None]
 
     def visual(self, clip: Clip) -> Tensor:

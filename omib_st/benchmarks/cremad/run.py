@@ -17,8 +17,7 @@ from omib_st.benchmarks.cremad.data import (
     split_train_val,
 )
 from omib_st.benchmarks.cremad.model import build_encoders
-from omib_st.benchmarks.supervised import run_supervised
-from omib_st.config import to_dict
+from omib_st.benchmarks.supervised import run_configured
 from omib_st.module import Classification
 
 
@@ -57,10 +56,12 @@ def run_cremad(
         "test": CremadDataset(data["test"], config),
     }
     torch.manual_seed(config.train.seed)
-    record = run_supervised(
-        build_encoders(config), Classification(len(LABELS)), datasets, classification_metrics,
-        omib=config.omib, train=config.train, mi=config.mi,
-    )  # fmt: skip
-    settings = {k: v for k, v in to_dict(config).items() if k not in ("omib", "train", "mi")}
-    return {"benchmark": "cremad", **record, "skipped": data["skipped"], "settings": settings,
-            "layout": {k: str(v) for k, v in vars(layout).items()}}  # fmt: skip
+    encoders, task = build_encoders(config), Classification(len(LABELS))
+    record, settings = run_configured(config, encoders, task, datasets, classification_metrics)
+    return {
+        "benchmark": "cremad",
+        **record,
+        "skipped": data["skipped"],
+        "settings": settings,
+        "layout": {k: str(v) for k, v in vars(layout).items()},
+    }

@@ -29,6 +29,7 @@ import numpy as np
 from anndata import AnnData
 
 from omib_st.config import DetectorConfig
+from omib_st.model.reference import split_reference
 
 BASELINES = ("knn", "iforest", "lof", "pca_error")
 SMOOTH = "_smooth"
@@ -53,14 +54,6 @@ class Prepared:
     """Time spent on genes, normalisation and the graph (charged to every baseline)."""
 
 
-def split_reference(n_spots: int, seed: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Fitting and held-out positions among ``n_spots`` reference spots (the detector's rule)."""
-    rng = np.random.default_rng(seed)
-    shuffled = rng.permutation(n_spots)
-    n_val = max(1, int(round(val_fraction * n_spots))) if val_fraction else 0
-    return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
-
-
 def prepare(
     references: Sequence[AnnData],
     target: AnnData,
@@ -77,17 +70,23 @@ def prepare(
     from omib_st.pp import normalize_expression, select_genes, spatial_graph, thinning_depth
 
     start = time.perf_counter()
-    masks = [r.obs[normal_key].astype(str).isin([str(v) for v in normal_values]).to_numpy()
-             for r in references]  # fmt: skip
+    masks = [
+        r.obs[normal_key].astype(str).isin([str(v) for v in normal_values]).to_numpy()
+        for r in references
+    ]
     pre = config.preprocess
-    genes = select_genes([r[m] for r, m in zip(references, masks)],
-                         n_top_genes=pre.n_top_genes, min_spots=pre.min_spots)  # fmt: skip
+    genes = select_genes(
+        [r[m] for r, m in zip(references, masks)],
+        n_top_genes=pre.n_top_genes,
+        min_spots=pre.min_spots,
+    )
     q = pre.thin_quantile  # the detector's rule
     thin_to = None if q is None else thinning_depth([r[m] for r, m in zip(references, masks)], q)
 
     def normalised(adata):
-        return normalize_expression(adata, genes, target_sum=pre.target_sum, thin_to=thin_to,
-                                    seed=config.train.seed)[0]  # fmt: skip
+        return normalize_expression(
+            adata, genes, target_sum=pre.target_sum, thin_to=thin_to, seed=config.train.seed
+        )[0]
 
     reference = sparse.vstack([normalised(r)[m] for r, m in zip(references, masks)]).toarray()
     x_target = normalised(target).toarray()
@@ -95,11 +94,14 @@ def prepare(
     if not len(held_out):
         held_out = fit
     graph = spatial_graph(
-        get_coords(target), method=config.graph.method, n_neighbors=config.graph.n_neighbors,
+        get_coords(target),
+        method=config.graph.method,
+        n_neighbors=config.graph.n_neighbors,
         n_rings=config.graph.n_rings,
-    )  # fmt: skip
-    return Prepared(reference[fit], reference[held_out], x_target, graph,
-                    time.perf_counter() - start)  # fmt: skip
+    )
+    return Prepared(
+        reference[fit], reference[held_out], x_target, graph, time.perf_counter() - start
+    )
 
 
 def score_baseline(
@@ -115,8 +117,9 @@ def score_baseline(
     pca = PCA(n_components, svd_solver="full").fit(x_fit)
     evaluate = (prepared.x_target, prepared.x_held_out)
     if name == "pca_error":
-        return tuple(((x - pca.inverse_transform(pca.transform(x))) ** 2).sum(axis=1)
-                     for x in evaluate)  # fmt: skip
+        return tuple(
+            ((x - pca.inverse_transform(pca.transform(x))) ** 2).sum(axis=1) for x in evaluate
+        )
     z_fit, z_eval = pca.transform(x_fit), [pca.transform(x) for x in evaluate]
     if name == "knn":
         from sklearn.neighbors import NearestNeighbors
@@ -150,8 +153,16 @@ def run_baseline(
     smoothed = smooth_scores(scores, prepared.graph, SMOOTHING)
     smooth_seconds = seconds + time.perf_counter() - start
     return {
-        name: {"scores": scores, "labels": scores > threshold, "threshold": threshold,
-               "seconds": seconds},
-        name + SMOOTH: {"scores": smoothed, "labels": smoothed > threshold,
-                        "threshold": threshold, "seconds": smooth_seconds},
-    }  # fmt: skip
+        name: {
+            "scores": scores,
+            "labels": scores > threshold,
+            "threshold": threshold,
+            "seconds": seconds,
+        },
+        name + SMOOTH: {
+            "scores": smoothed,
+            "labels": smoothed > threshold,
+            "threshold": threshold,
+            "seconds": smooth_seconds,
+        },
+    }

@@ -26,9 +26,37 @@ from typing import Any
 import pandas as pd
 from anndata import AnnData
 
-from omib_st.benchmarks.her2st.data import NORMAL, evaluated, is_anomalous, patient
+from omib_st.benchmarks.her2st.data import (
+    NORMAL,
+    evaluated,
+    is_anomalous,
+    load_sections,
+    patient,
+)
+from omib_st.benchmarks.her2st.methods import HARNESS
 from omib_st.benchmarks.her2st.metrics import evaluate
+from omib_st.benchmarks.her2st.nested_report import (
+    nested_markdown,
+    write_nested_maps,
+    write_nested_outputs,
+)
+from omib_st.benchmarks.her2st.records import spot_frame
+from omib_st.benchmarks.her2st.run import run_fold
+from omib_st.benchmarks.her2st.splits import lopo_folds
 from omib_st.config import DetectorConfig, replace
+
+__all__ = [
+    "NORMAL_KEY",
+    "SMOOTHING_GRID",
+    "THRESHOLD_GRID",
+    "grid_records",
+    "nested_markdown",
+    "reference_sets",
+    "run_models",
+    "run_nested",
+    "select",
+    "write_nested_maps",
+]
 
 SMOOTHING_GRID = (0.0, 0.25, 0.5, 0.75)
 THRESHOLD_GRID: dict[str, dict[str, Any]] = {
@@ -37,6 +65,7 @@ THRESHOLD_GRID: dict[str, dict[str, Any]] = {
     "q0.99": {"scoring.threshold": "quantile", "scoring.quantile": 0.99},
     "mixture": {"scoring.threshold": "mixture"},
     "otsu": {"scoring.threshold": "otsu"},
+    "multiotsu": {"scoring.threshold": "multiotsu"},
 }
 NORMAL_KEY = "pathology"
 
@@ -54,8 +83,10 @@ def reference_sets(sections: Sequence[str]) -> list[tuple[tuple[str, ...], tuple
 
 
 def _split(sections: Sequence[str], held: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return (tuple(s for s in sections if patient(s) not in held),
-            tuple(s for s in sections if patient(s) in held))  # fmt: skip
+    return (
+        tuple(s for s in sections if patient(s) not in held),
+        tuple(s for s in sections if patient(s) in held),
+    )
 
 
 def grid_records(detector: Any, target: AnnData) -> tuple[list[dict[str, Any]], pd.DataFrame]:
@@ -69,15 +100,20 @@ def grid_records(detector: Any, target: AnnData) -> tuple[list[dict[str, Any]], 
             detector.config = replace(base, **{"scoring.smoothing": smoothing, **changes})
             result = detector.score(target)
             metrics = evaluate(result.scores[keep], truth[keep], result.labels[keep])
-            records.append({"smoothing": smoothing, "threshold_rule": rule, **metrics,
-                            "n_flagged": int(result.labels.sum())})  # fmt: skip
-            frames.append(pd.DataFrame({
-                "smoothing": smoothing, "threshold_rule": rule, "spot": target.obs_names,
-                "array_col": target.obs["array_col"].to_numpy(),
-                "array_row": target.obs["array_row"].to_numpy(),
-                "pathology": target.obs[NORMAL_KEY].astype(str).to_numpy(),
-                "score": result.scores, "anomaly": result.labels,
-            }))  # fmt: skip
+            records.append(
+                {
+                    "smoothing": smoothing,
+                    "threshold_rule": rule,
+                    **metrics,
+                    "n_flagged": int(result.labels.sum()),
+                }
+            )
+            keys = {"smoothing": smoothing, "threshold_rule": rule}
+            frames.append(
+                spot_frame(
+                    target, result.scores, result.labels, keys=keys, label=("pathology", NORMAL_KEY)
+                )
+            )
     finally:
         detector.config = base
     return records, pd.concat(frames, ignore_index=True)
@@ -112,40 +148,55 @@ def run_models(
                 _check_kept(detector.config, wanted, folder)
             else:
                 detector = OmibDetector(wanted).fit(
-                    [sections[s] for s in references], normal_key=NORMAL_KEY,
-                    normal_values=list(NORMAL), use_image=False,
-                )  # fmt: skip
+                    [sections[s] for s in references],
+                    normal_key=NORMAL_KEY,
+                    normal_values=list(NORMAL),
+                    use_image=False,
+                )
                 fit_seconds = time.perf_counter() - start
                 if folder is not None:
                     folder.parent.mkdir(parents=True, exist_ok=True)
                     detector.save(folder)
             for target in targets:
                 records, scores = grid_records(detector, sections[target])
-                rows += [{"seed": seed, "references": "+".join(references), "target": target,
-                          "fit_s": fit_seconds, **record} for record in records]  # fmt: skip
+                rows += [
+                    {
+                        "seed": seed,
+                        "references": "+".join(references),
+                        "target": target,
+                        "fit_s": fit_seconds,
+                        **record,
+                    }
+                    for record in records
+                ]
                 if len(targets) == 1:  # an outer fold
                     spots.append(scores.assign(seed=seed, target=target))
             if log is not None:
-                log(f"seed {seed}: fitted on {'+'.join(references)} ({fit_seconds:.1f} s), "
-                    f"scored {', '.join(targets)}")  # fmt: skip
+                log(
+                    f"seed {seed}: fitted on {'+'.join(references)} ({fit_seconds:.1f} s), "
+                    f"scored {', '.join(targets)}"
+                )
     return pd.DataFrame(rows), pd.concat(spots, ignore_index=True)
 
 
 def _check_kept(saved: DetectorConfig, wanted: DetectorConfig, folder: Any) -> None:
     """Refuse a kept model trained with other settings (scoring settings aside: every scoring
-    choice is a rescoring)."""
+    choice is a rescoring; image settings aside: the nested models see expression only)."""
     from omib_st.config import to_dict
     from omib_st.errors import OmibError
 
     def training(config: DetectorConfig) -> dict[str, Any]:
         settings = to_dict(config)
         settings.pop("scoring")
+        settings.pop("image")
         settings["train"].pop("progress_bar", None)
         return settings
 
     if training(saved) != training(wanted):
-        raise OmibError(f"the kept model {folder} was trained with other settings",
-                        "use another --out folder, or delete its models/ folder to refit")  # fmt: skip
+        raise OmibError(
+            f"the kept model {folder} was trained with other settings",
+            "use another --out folder, or delete its models/ folder to refit",
+        )
 
 
 def select(grid: pd.DataFrame, sections: Sequence[str]) -> pd.DataFrame:
@@ -156,20 +207,32 @@ def select(grid: pd.DataFrame, sections: Sequence[str]) -> pd.DataFrame:
         rest = [s for s in sections if patient(s) != patient(outer)]
         outer_refs = "+".join(rest)
         inner = grid[(grid.seed == seed) & grid.target.isin(rest)]
-        inner = inner[[
-            _references_without(refs, outer, target, sections)
-            for refs, target in zip(inner.references, inner.target)
-        ]]  # fmt: skip
+        inner = inner[
+            [
+                _references_without(refs, outer, target, sections)
+                for refs, target in zip(inner.references, inner.target)
+            ]
+        ]
         if inner.empty:  # not an outer fold of this run
             continue
         by_smoothing = inner.groupby("smoothing")["auc"].mean()
         smoothing = float(by_smoothing.idxmax())
         at = inner[inner.smoothing == smoothing].groupby("threshold_rule")["f1_own"].mean()
         rule = str(at.fillna(-1).idxmax())
-        chosen = grid[(grid.seed == seed) & (grid.target == outer) & (grid.references == outer_refs)
-                      & (grid.smoothing == smoothing) & (grid.threshold_rule == rule)]  # fmt: skip
-        out.append({**chosen.iloc[0].to_dict(), "inner_auc": float(by_smoothing.max()),
-                    "inner_f1_own": float(at.max())})  # fmt: skip
+        chosen = grid[
+            (grid.seed == seed)
+            & (grid.target == outer)
+            & (grid.references == outer_refs)
+            & (grid.smoothing == smoothing)
+            & (grid.threshold_rule == rule)
+        ]
+        out.append(
+            {
+                **chosen.iloc[0].to_dict(),
+                "inner_auc": float(by_smoothing.max()),
+                "inner_f1_own": float(at.max()),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -200,10 +263,6 @@ def run_nested(
     """
     from pathlib import Path
 
-    from omib_st.benchmarks.her2st.data import load_sections
-    from omib_st.benchmarks.her2st.run import HARNESS, run_fold
-    from omib_st.benchmarks.her2st.splits import lopo_folds
-
     sections = load_sections(data, image=False)
     config = replace(DetectorConfig(), **{**HARNESS, **(overrides or {})})
     models = None if out is None else Path(out) / "models"
@@ -216,62 +275,5 @@ def run_nested(
             rows.append(pd.DataFrame(records))
     table = pd.concat(rows, ignore_index=True)
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "nested.csv", index=False)
-        grid.to_csv(out / "grid.csv", index=False)
-        (out / "nested.md").write_text(nested_markdown(table))
-        spots.to_csv(out / "scores.csv.gz", index=False, compression="gzip")
-        write_nested_maps(chosen, spots, out / "maps")
+        write_nested_outputs(out, table, grid, spots, chosen)
     return table, grid
-
-
-def write_nested_maps(chosen: pd.DataFrame, spots: pd.DataFrame, folder: Any) -> None:
-    """For each outer section, its pathologist labels beside omib-st's scores under the choice
-    made for it (first seed)."""
-    from pathlib import Path
-
-    from omib_st.benchmarks.her2st.run import plot_map
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    first = chosen[chosen.seed == chosen.seed.min()]
-    for row in first.itertuples():
-        picked = spots[(spots.seed == row.seed) & (spots.target == row.target)
-                       & (spots.smoothing == row.smoothing)
-                       & (spots.threshold_rule == row.threshold_rule)]  # fmt: skip
-        title = (f"{row.target}: omib-st, nested choice (smoothing {row.smoothing:g}, "
-                 f"{row.threshold_rule}), AUC {row.auc:.3f}")  # fmt: skip
-        plot_map(picked.assign(method="omib_nested"), folder / f"{row.target}.png", title)
-
-
-def nested_markdown(table: pd.DataFrame) -> str:
-    """Per method: each section's mean ± sd over seeds and the mean over sections (mean ± sd of
-    the per-seed means), for AUC, AP, F1 at the true fraction, and F1 / MCC at the own threshold;
-    and omib-st's choices per section and seed."""
-    metrics = ["auc", "ap", "f1_true_fraction", "f1_own", "mcc_own"]
-    targets = sorted(table.target.unique())
-    lines = []
-    for metric in metrics:
-        lines += [f"**{metric}**", "", "| method | " + " | ".join(targets) + " | **mean** |",
-                  "|---" * (len(targets) + 2) + "|"]  # fmt: skip
-        for method, rows in table.groupby("method", sort=False):
-            cells = [_cell(rows[rows.target == t][metric]) for t in targets]
-            per_seed = rows.groupby("seed")[metric].mean()
-            lines.append(f"| {method} | " + " | ".join(cells) + f" | **{_cell(per_seed)}** |")
-        lines.append("")
-    chosen = table[table.method == "omib_nested"]
-    if len(chosen):
-        lines += ["omib-st's nested choices (smoothing, threshold rule) per section and seed:", ""]
-        for target, rows in chosen.groupby("target"):
-            picks = ", ".join(f"seed {int(r.seed)}: {r.smoothing:g} / {r.threshold_rule}"
-                              for r in rows.itertuples())  # fmt: skip
-            lines.append(f"- {target}: {picks}")
-    return "\n".join(lines) + "\n"
-
-
-def _cell(values: pd.Series) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "–"
-    return f"{values.mean():.3f} ± {values.std(ddof=0):.3f}"

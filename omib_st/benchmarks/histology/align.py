@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from omib_st.benchmarks.reporting import save_figure
 from omib_st.errors import OmibError
-from omib_st.io.atomic import atomic_path
 
 BLACK = 20
 """Pixels whose brightest channel is at most this are the app's masked background."""
@@ -70,18 +70,29 @@ class Alignment:
         return float(np.degrees(np.arctan2(rotation[1, 0], rotation[0, 0])))
 
     def to_dict(self) -> dict:
-        return {"matrix": self.matrix.round(6).tolist(), "on_tissue": round(self.on_tissue, 4),
-                "coverage": round(self.coverage, 4), "spacing_px": round(self.spacing_px, 3),
-                "scales": [round(s, 6) for s in self.scales],
-                "rotation_deg": round(self.rotation_deg, 3), "flipped": self.flipped, "start": self.start,
-                "alternatives": {k: round(v, 3) for k, v in self.alternatives.items()}}  # fmt: skip
+        return {
+            "matrix": self.matrix.round(6).tolist(),
+            "on_tissue": round(self.on_tissue, 4),
+            "coverage": round(self.coverage, 4),
+            "spacing_px": round(self.spacing_px, 3),
+            "scales": [round(s, 6) for s in self.scales],
+            "rotation_deg": round(self.rotation_deg, 3),
+            "flipped": self.flipped,
+            "start": self.start,
+            "alternatives": {k: round(v, 3) for k, v in self.alternatives.items()},
+        }
 
 
 ORIENTATIONS = {
-    "identity": ((1, 0), (0, 1)), "rot90": ((0, -1), (1, 0)), "rot180": ((-1, 0), (0, -1)),
-    "rot270": ((0, 1), (-1, 0)), "flip_x": ((-1, 0), (0, 1)), "flip_y": ((1, 0), (0, -1)),
-    "transpose": ((0, 1), (1, 0)), "anti_transpose": ((0, -1), (-1, 0)),
-}  # fmt: skip
+    "identity": ((1, 0), (0, 1)),
+    "rot90": ((0, -1), (1, 0)),
+    "rot180": ((-1, 0), (0, -1)),
+    "rot270": ((0, 1), (-1, 0)),
+    "flip_x": ((-1, 0), (0, 1)),
+    "flip_y": ((1, 0), (0, -1)),
+    "transpose": ((0, 1), (1, 0)),
+    "anti_transpose": ((0, -1), (-1, 0)),
+}
 """The eight flips and quarter turns a fit starts from (all are tried)."""
 
 
@@ -132,8 +143,9 @@ class _Objective:
         from scipy.spatial import cKDTree
 
         mapped = self.apply(matrix)
-        off = ndimage.map_coordinates(self.outside, [mapped[:, 1], mapped[:, 0]], order=1,
-                                      mode="constant", cval=self.far)  # fmt: skip
+        off = ndimage.map_coordinates(
+            self.outside, [mapped[:, 1], mapped[:, 0]], order=1, mode="constant", cval=self.far
+        )
         spacing = self.spacing * np.sqrt(abs(np.linalg.det(matrix[:, :2])))
         tree = cKDTree(mapped)
         uncovered = np.maximum(tree.query(self.tissue)[0] - REACH * spacing, 0)
@@ -158,10 +170,10 @@ def fit_alignment(
     From each of the eight :data:`ORIENTATIONS`, a similarity (scale, angle, shift) is
     initialised by matching the centroid and spread of the spots to those of the tissue and
     refined (Nelder–Mead) on :class:`_Objective`, shortly for all, to convergence for the two
-    best; the best one is refined again as a full affine map. ``seed`` only draws the tissue and background pixels the objective is measured on.
+    best; the best one is refined again as a full affine map. ``seed`` only draws the tissue and
+    background pixels the objective is measured on.
     """
     from scipy.optimize import minimize
-    from scipy.spatial import cKDTree
 
     points = np.asarray(points, dtype=np.float64)
     ys, xs = np.nonzero(mask)
@@ -174,8 +186,12 @@ def fit_alignment(
     spread /= downsample
 
     def refine(start, flip, maxiter):
-        result = minimize(lambda p: objective(_similarity(p, flip)), start, method="Nelder-Mead",
-                          options={"xatol": 1e-3, "fatol": 1e-4, "maxiter": maxiter})  # fmt: skip
+        result = minimize(
+            lambda p: objective(_similarity(p, flip)),
+            start,
+            method="Nelder-Mead",
+            options={"xatol": 1e-3, "fatol": 1e-4, "maxiter": maxiter},
+        )
         return float(result.fun), result.x
 
     fits, flips = {}, {k: np.array(v, dtype=np.float64) for k, v in ORIENTATIONS.items()}
@@ -186,10 +202,23 @@ def fit_alignment(
         fits[name] = refine(fits[name][1], flips[name], 1000)
     fits = {k: (value, _similarity(params, flips[k])) for k, (value, params) in fits.items()}
     best = min(fits, key=lambda k: fits[k][0])
-    result = minimize(lambda p: objective(p.reshape(2, 3)), fits[best][1].ravel(),
-                      method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-5,
-                                                     "maxiter": 2000})  # fmt: skip
+    result = minimize(
+        lambda p: objective(p.reshape(2, 3)),
+        fits[best][1].ravel(),
+        method="Nelder-Mead",
+        options={"xatol": 1e-4, "fatol": 1e-5, "maxiter": 2000},
+    )
     matrix = result.x.reshape(2, 3) * downsample  # small pixel i is full pixel i × downsample
+    on_tissue, coverage, spacing = _fit_quality(points, matrix, mask)
+    return Alignment(matrix, on_tissue, coverage, spacing, best, {k: v[0] for k, v in fits.items()})
+
+
+def _fit_quality(
+    points: np.ndarray, matrix: np.ndarray, mask: np.ndarray
+) -> tuple[float, float, float]:
+    """Fraction of mapped spots on the tissue, fraction of tissue pixels (every second one)
+    within :data:`REACH` spacings of a spot, and the mapped spots' spacing in pixels."""
+    from scipy.spatial import cKDTree
 
     mapped = points @ matrix[:, :2].T + matrix[:, 2]
     spacing = _lattice_spacing(mapped)
@@ -199,8 +228,7 @@ def fit_alignment(
     on_tissue[inside] = mask[row[inside], col[inside]]
     ys, xs = np.nonzero(mask[::2, ::2])
     covered = cKDTree(mapped).query(np.column_stack([xs, ys]) * 2.0)[0] <= REACH * spacing
-    return Alignment(matrix, float(on_tissue.mean()), float(covered.mean()), spacing, best,
-                     {k: v[0] for k, v in fits.items()})  # fmt: skip
+    return float(on_tissue.mean()), float(covered.mean()), spacing
 
 
 def plot_alignment(
@@ -223,10 +251,16 @@ def plot_alignment(
     for label in dict.fromkeys(labels):
         where = labels == label
         colour = (colours or {}).get(label)  # None: matplotlib's next colour
-        ax.scatter(xy[where, 0], xy[where, 1], s=14, color=colour, edgecolors="black",
-                   linewidths=0.3, label=label if label != "nan" else "unlabelled")  # fmt: skip
+        ax.scatter(
+            xy[where, 0],
+            xy[where, 1],
+            s=14,
+            color=colour,
+            edgecolors="black",
+            linewidths=0.3,
+            label=label if label != "nan" else "unlabelled",
+        )
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi)
+    save_figure(fig, path, dpi=dpi)

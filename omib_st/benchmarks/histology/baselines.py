@@ -5,7 +5,7 @@ section and seed: its random initialisation is the seed's only effect besides th
 z-scored with the mean and sd of the reference fitting spots. Score: mean Euclidean distance to
 the :data:`KNN_K` nearest reference spots. The reference is the normal spots of the fold's
 reference sections, split 90 / 10 into fitting and held-out spots by the detector's rule
-(:func:`omib_st.benchmarks.her2st.baselines.split_reference`); the label-free threshold is the
+(:func:`omib_st.model.reference.split_reference`); the label-free threshold is the
 ``scoring.quantile`` of the held-out spots' scores, as for the detector.
 
 - ``knn_color``: per-channel RGB histograms (:data:`COLOUR_BINS` bins) of the spot patch;
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from anndata import AnnData
 
-from omib_st.benchmarks.her2st.baselines import split_reference
 from omib_st.benchmarks.her2st.splits import Fold
 from omib_st.benchmarks.histology.data import is_normal
 from omib_st.config import DetectorConfig
+from omib_st.model.reference import split_reference
 
 BASELINES = {"knn_color": "color", "knn_descriptors": "descriptors", "knn_cnn": "cnn"}
 """Baseline → the per-section features it uses."""
@@ -156,5 +156,9 @@ def run_baseline(
     held_out = held_out if len(held_out) else fit
     scores, held = knn_scores(reference[fit], features[fold.target], reference[held_out])
     threshold = quantile_threshold(held, config.scoring.quantile)
-    return {"scores": scores, "labels": scores > threshold, "threshold": threshold,
-            "seconds": time.perf_counter() - start}  # fmt: skip
+    return {
+        "scores": scores,
+        "labels": scores > threshold,
+        "threshold": threshold,
+        "seconds": time.perf_counter() - start,
+    }

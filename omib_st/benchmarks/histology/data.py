@@ -46,8 +46,11 @@ def cluster_annotations(root: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise OmibError(f"{path} not found", "give the her2st folder with clusters/")
     row = re.compile(r"^(?P<patient>[^,]+),(?P<cluster>\d+),(?P<annotation>.*?)(?:,Marker|,,|,?$)")
-    rows = [m.groupdict() for line in path.read_text().splitlines()[1:]
-            if (m := row.match(line.strip()))]  # fmt: skip
+    rows = [
+        m.groupdict()
+        for line in path.read_text().splitlines()[1:]
+        if (m := row.match(line.strip()))
+    ]
     table = pd.DataFrame(rows, columns=["patient", "cluster", "annotation"])
     table["annotation"] = table["annotation"].str.strip()
     return table.astype({"cluster": int})
@@ -57,8 +60,11 @@ def cluster_groups(annotation: pd.Series) -> pd.Categorical:
     """``anomalous`` for ``cancer …`` clusters, ``excluded`` for ``unknown`` or unclustered
     spots, ``normal`` otherwise (immune, connective tissue, glands, adipose…)."""
     text = pd.Series(np.asarray(annotation, dtype=object)).fillna("unknown").astype(str)
-    group = np.where(text.str.startswith("cancer"), "anomalous",
-                     np.where(text == "unknown", "excluded", "normal"))  # fmt: skip
+    group = np.where(
+        text.str.startswith("cancer"),
+        "anomalous",
+        np.where(text == "unknown", "excluded", "normal"),
+    )
     return pd.Categorical(group, categories=GROUPS)
 
 
@@ -111,11 +117,14 @@ def load_a1(root: str | os.PathLike, alignment: Alignment | None = None) -> AnnD
     lowres, factor = downscale(image, LOWRES_SIDE)
     adata.uns["spatial"][A1] = {
         "images": {"hires": image, "lowres": lowres},
-        "scalefactors": {"spot_diameter_fullres": alignment.spacing_px / 2,
-                         "tissue_hires_scalef": 1.0, "tissue_lowres_scalef": factor},
+        "scalefactors": {
+            "spot_diameter_fullres": alignment.spacing_px / 2,
+            "tissue_hires_scalef": 1.0,
+            "tissue_lowres_scalef": factor,
+        },
         "metadata": {"platform": "ST", "source_image_path": str(path.resolve())},
         "alignment": alignment.to_dict(),
-    }  # fmt: skip
+    }
     return adata
 
 
@@ -124,14 +133,22 @@ def discover_sections(root: str | os.PathLike) -> list[str]:
     spots, sorted; A1 is added last when ``images/A1_app.png`` and its labels exist."""
     root = Path(root)
     found = sorted(
-        p.stem for p in (root / "images").glob("*.jpg")
-        if all((root / f).is_file() for f in (f"clusters/{p.stem}.tsv.gz",
-                                                f"counts/{p.stem}.tsv.gz",
-                                                f"spots/{p.stem}_selection.tsv"))
-    )  # fmt: skip
+        p.stem
+        for p in (root / "images").glob("*.jpg")
+        if all(
+            (root / f).is_file()
+            for f in (
+                f"clusters/{p.stem}.tsv.gz",
+                f"counts/{p.stem}.tsv.gz",
+                f"spots/{p.stem}_selection.tsv",
+            )
+        )
+    )
     if not found:
-        raise OmibError(f"no section with images/<S>.jpg, clusters, counts and spots in {root}",
-                        "give the her2st folder described in ../shared/data/her2st/README.md")  # fmt: skip
+        raise OmibError(
+            f"no section with images/<S>.jpg, clusters, counts and spots in {root}",
+            "give the her2st folder described in ../shared/data/her2st/README.md",
+        )
     a1 = [A1_IMAGE, f"../labels/{A1}_labeled_coordinates.tsv", f"../counts/{A1}.tsv.gz"]
     return found + ([A1] if all((root / "images" / f).is_file() for f in a1) else [])
 

@@ -18,7 +18,9 @@ from anndata import AnnData
 
 from omib_st.benchmarks.histology import baselines as bl
 from omib_st.benchmarks.histology.data import A1, is_anomalous, is_normal
-from omib_st.benchmarks.histology.run import REINHARD, FeatureStore, folds, spot_patches
+from omib_st.benchmarks.histology.features import FeatureStore, spot_patches
+from omib_st.benchmarks.histology.methods import REINHARD
+from omib_st.benchmarks.histology.run import folds
 from omib_st.pp.stain import brightness_jitter, brightness_scale, hed_jitter, hed_scale
 
 PERTURBATIONS: dict[str, Callable[[np.random.Generator], bl.Transform]] = {
@@ -46,8 +48,6 @@ def stain_robustness(
     change of the normal spots / their IQR), ``gap_iqr`` (cancer − normal median / IQR), and the
     spot counts. ``stains``: ``""`` (raw patches) and/or ``"_reinhard"`` (each section normalised
     on its own, perturbed, patches)."""
-    from omib_st.pp.stain import lab_stats, reinhard
-
     store = store or FeatureStore(sections)
     names = [s for s in sections if s != A1] if targets is None else list(targets)
     rows = []
@@ -58,31 +58,50 @@ def stain_robustness(
         for stain in stains:
             features = {s: store.get(kind, stain, s, seed) for s in (fold.target, *fold.references)}
             reference = bl.reference_features(features, sections, fold)
-            base, cancer = bl.knn_scores(reference, features[fold.target][normal],
-                                         features[fold.target][anomalous])  # fmt: skip
+            base, cancer = bl.knn_scores(
+                reference, features[fold.target][normal], features[fold.target][anomalous]
+            )
             q1, median, q3 = np.percentile(base, [25, 50, 75])
             for name, make in PERTURBATIONS.items():
-                perturb = make(np.random.default_rng(seed))
-                transform = perturb
-                if stain:
-                    source = lab_stats(perturb(spot_patches(target, image)))
-                    transform = _then(perturb, partial(reinhard, target=store.stain_target(),
-                                                       source=source))  # fmt: skip
-                moved = bl.section_features(target, kind, seed=seed, transform=transform,
-                                            image=image)  # fmt: skip
+                transform = _transform(
+                    make(np.random.default_rng(seed)), stain, target, image, store
+                )
+                moved = bl.section_features(
+                    target, kind, seed=seed, transform=transform, image=image
+                )
                 shifted = bl.knn_scores(reference, moved[normal])[0]
-                rows.append({
-                    "target": fold.target, "features": kind, "stain": stain.lstrip("_") or "raw",
-                    "perturbation": name, "n_normal": int(normal.sum()),
-                    "n_anomalous": int(anomalous.sum()),
-                    "median_shift_iqr": (np.median(shifted) - median) / (q3 - q1),
-                    "gap_iqr": (np.median(cancer) - median) / (q3 - q1),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "target": fold.target,
+                        "features": kind,
+                        "stain": stain.lstrip("_") or "raw",
+                        "perturbation": name,
+                        "n_normal": int(normal.sum()),
+                        "n_anomalous": int(anomalous.sum()),
+                        "median_shift_iqr": (np.median(shifted) - median) / (q3 - q1),
+                        "gap_iqr": (np.median(cancer) - median) / (q3 - q1),
+                    }
+                )
                 if log is not None:
                     r = rows[-1]
-                    log(f"{fold.target} {r['stain']:<9} {name:<18} median shift "
-                        f"{r['median_shift_iqr']:+.3f} IQR (cancer gap {r['gap_iqr']:+.3f} IQR)")  # fmt: skip
+                    log(
+                        f"{fold.target} {r['stain']:<9} {name:<18} median shift "
+                        f"{r['median_shift_iqr']:+.3f} IQR (cancer gap {r['gap_iqr']:+.3f} IQR)"
+                    )
     return pd.DataFrame(rows)
+
+
+def _transform(
+    perturb: bl.Transform, stain: str, target: AnnData, image: np.ndarray, store: FeatureStore
+) -> bl.Transform:
+    """``perturb``, then (with ``stain``) the Reinhard normalisation of the perturbed section
+    onto the store's stain target, its source statistics taken from its perturbed patches."""
+    if not stain:
+        return perturb
+    from omib_st.pp.stain import lab_stats, reinhard
+
+    source = lab_stats(perturb(spot_patches(target, image)))
+    return _then(perturb, partial(reinhard, target=store.stain_target(), source=source))
 
 
 def _then(first: bl.Transform, second: bl.Transform) -> bl.Transform:
@@ -92,16 +111,22 @@ def _then(first: bl.Transform, second: bl.Transform) -> bl.Transform:
 def robustness_markdown(table: pd.DataFrame) -> str:
     """Median over target sections of the median shift and of the cancer gap, in IQR units."""
     grouped = table.groupby(["stain", "perturbation"], sort=False)
-    summary = grouped.agg(shift=("median_shift_iqr", "median"),
-                          worst=("median_shift_iqr", lambda x: x.abs().max()),
-                          gap=("gap_iqr", "median")).reset_index()  # fmt: skip
-    lines = [f"Stain robustness of kNN on {table.features.iloc[0]}, normal spots of "
-             f"{', '.join(table.target.unique())}: median score shift in units of the "
-             "unperturbed normal scores' IQR (median over sections; worst section); cancer gap: "
-             "cancer − normal median score, same units.", "",
-             "| patches | perturbation | median shift (IQR) | worst section | cancer gap (IQR) |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    summary = grouped.agg(
+        shift=("median_shift_iqr", "median"),
+        worst=("median_shift_iqr", lambda x: x.abs().max()),
+        gap=("gap_iqr", "median"),
+    ).reset_index()
+    lines = [
+        f"Stain robustness of kNN on {table.features.iloc[0]}, normal spots of "
+        f"{', '.join(table.target.unique())}: median score shift in units of the "
+        "unperturbed normal scores' IQR (median over sections; worst section); cancer gap: "
+        "cancer − normal median score, same units.",
+        "",
+        "| patches | perturbation | median shift (IQR) | worst section | cancer gap (IQR) |",
+        "|---|---|---|---|---|",
+    ]
     for r in summary.itertuples():
-        lines.append(f"| {r.stain} | {r.perturbation} | {r.shift:+.3f} | {r.worst:.3f} | "
-                     f"{r.gap:+.3f} |")  # fmt: skip
+        lines.append(
+            f"| {r.stain} | {r.perturbation} | {r.shift:+.3f} | {r.worst:.3f} | {r.gap:+.3f} |"
+        )
     return "\n".join(lines) + "\n"

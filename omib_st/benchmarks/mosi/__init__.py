@@ -7,6 +7,11 @@ from omib_st.benchmarks.mosi.model import build_encoders
 from omib_st.benchmarks.mosi.run import run_mosi
 
 __all__ = [
-    "MosiConfig", "MosiData", "PaddedSequences", "build_encoders", "load_mosi",
-    "regression_metrics", "run_mosi",
-]  # fmt: skip
+    "MosiConfig",
+    "MosiData",
+    "PaddedSequences",
+    "build_encoders",
+    "load_mosi",
+    "regression_metrics",
+    "run_mosi",
+]

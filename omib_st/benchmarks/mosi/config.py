@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from omib_st.benchmarks.modalities import check_modalities
+from omib_st.benchmarks.modalities import set_modalities, train_field
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig
 from omib_st.errors import OmibError
 
 MODALITIES = ("text", "audio", "vision")
+FIX_MODALITIES = "give two or three of text, audio, vision (OMIB) or one (unimodal baseline)"
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,11 @@ class MosiConfig:
     """z-score each feature with train statistics over valid (non-padding) steps."""
     loss: Literal["mse", "l1"] = "mse"
     omib: OMIBConfig = field(default_factory=OMIBConfig)
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            batch_size=32, warmup_epochs=5, max_epochs=40, min_epochs=0
-        )
-    )
+    train: TrainConfig = train_field(batch_size=32, warmup_epochs=5, max_epochs=40, min_epochs=0)
     mi: MIConfig = field(default_factory=MIConfig)
 
     def __post_init__(self) -> None:
-        fix = "give two or three of text, audio, vision (OMIB) or one (unimodal baseline)"
-        modalities = check_modalities("MOSI", self.modalities, MODALITIES, fix)
-        object.__setattr__(self, "modalities", modalities)
+        set_modalities(self, "MOSI", MODALITIES, FIX_MODALITIES)
         if self.max_len is not None and self.max_len < 1:
             raise OmibError(f"MOSI setting max_len = {self.max_len} must be >= 1 or null")
         if self.hidden_dim % self.n_heads:

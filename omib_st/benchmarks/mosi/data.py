@@ -124,8 +124,7 @@ def _read_mmsa(path: Path, split: str, data: Any, text: str) -> dict[str, Any]:
     """One MMSA split as lists of per-sample arrays (valid steps only)."""
     if not isinstance(data, dict):
         raise _error(path, f"split {split!r}", f"is a {type(data).__name__}, not a dict")
-    has_features, has_tokens = "text" in data, "text_bert" in data
-    use_tokens = text == "tokens" or (text == "auto" and not has_features)
+    use_tokens = text == "tokens" or (text == "auto" and "text" not in data)
     text_key = "text_bert" if use_tokens else "text"
     missing = [k for k in (text_key, "audio", "vision", "regression_labels") if k not in data]
     if missing:
@@ -134,42 +133,65 @@ def _read_mmsa(path: Path, split: str, data: Any, text: str) -> dict[str, Any]:
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1 or not len(labels) or not np.isfinite(labels).all():
-        raise _error(path, f"{split}['regression_labels']", f"has shape {labels.shape} or "
-                     "non-finite values, not [N] finite floats with N >= 1")  # fmt: skip
+        raise _error(
+            path,
+            f"{split}['regression_labels']",
+            f"has shape {labels.shape} or non-finite values, not [N] finite floats with N >= 1",
+        )
     n = len(labels)
     arrays = {}
     for key in (text_key, "audio", "vision"):
         array = np.asarray(data[key], dtype=np.float32)
         if array.ndim != 3 or len(array) != n:
-            raise _error(path, f"{split}[{key!r}]", f"has shape {array.shape}, not "
-                         f"[N, L, D] with N = {n} (the number of regression_labels)")  # fmt: skip
+            raise _error(
+                path,
+                f"{split}[{key!r}]",
+                f"has shape {array.shape}, not "
+                f"[N, L, D] with N = {n} (the number of regression_labels)",
+            )
         arrays[key] = array
-    if use_tokens:
-        tokens = arrays["text_bert"]
-        if tokens.shape[1] != 3:
-            raise _error(path, f"{split}['text_bert']", f"has shape {tokens.shape}, not "
-                         "[N, 3, L] (token ids, input mask, segment ids)")  # fmt: skip
-        text_lengths = tokens[:, 1].sum(1).astype(np.int64)
-        text_seqs = [tokens[i, 0, : text_lengths[i]].astype(np.int64) for i in range(n)]
-    else:
-        mask = np.asarray(data["text_bert"], dtype=np.float32)[:, 1] if has_tokens else None
-        lengths = mask.sum(1).astype(np.int64) if mask is not None and mask.shape[0] == n else None
-        text_seqs = _cut(arrays["text"], lengths)
+    text_seqs = _mmsa_text(path, split, data, arrays, n)
     out: dict[str, Any] = {"text": text_seqs, "label": labels}
     for modality in ("audio", "vision"):
         lengths = data.get(f"{modality}_lengths")
         if lengths is not None:
             lengths = np.asarray(lengths).reshape(-1).astype(np.int64)
             if len(lengths) != n:
-                raise _error(path, f"{split}['{modality}_lengths']", f"has {len(lengths)} entries, "
-                             f"not N = {n}")  # fmt: skip
-        out[modality] = _cut(np.nan_to_num(arrays[modality], nan=0.0, posinf=0.0, neginf=0.0),
-                             lengths)  # fmt: skip
+                raise _error(
+                    path,
+                    f"{split}['{modality}_lengths']",
+                    f"has {len(lengths)} entries, not N = {n}",
+                )
+        out[modality] = _cut(
+            np.nan_to_num(arrays[modality], nan=0.0, posinf=0.0, neginf=0.0), lengths
+        )
     ids = data.get("id")
     out["id"] = [str(i) for i in ids] if ids is not None else [f"{split}_{i}" for i in range(n)]
     if len(out["id"]) != n:
         raise _error(path, f"{split}['id']", f"has {len(out['id'])} entries, not N = {n}")
     return out
+
+
+def _mmsa_text(
+    path: Path, split: str, data: dict, arrays: dict[str, np.ndarray], n: int
+) -> list[np.ndarray]:
+    """The text of an MMSA split (``arrays`` holds ``text_bert`` when tokens are used, else
+    ``text``): token ids up to the input mask's length, or BERT features cut to the mask's
+    length when ``text_bert`` is there too."""
+    if "text_bert" in arrays:
+        tokens = arrays["text_bert"]
+        if tokens.shape[1] != 3:
+            raise _error(
+                path,
+                f"{split}['text_bert']",
+                f"has shape {tokens.shape}, not [N, 3, L] (token ids, input mask, segment ids)",
+            )
+        text_lengths = tokens[:, 1].sum(1).astype(np.int64)
+        return [tokens[i, 0, : text_lengths[i]].astype(np.int64) for i in range(n)]
+    has_tokens = "text_bert" in data
+    mask = np.asarray(data["text_bert"], dtype=np.float32)[:, 1] if has_tokens else None
+    lengths = mask.sum(1).astype(np.int64) if mask is not None and mask.shape[0] == n else None
+    return _cut(arrays["text"], lengths)
 
 
 def _cut(array: np.ndarray, lengths: np.ndarray | None) -> list[np.ndarray]:
@@ -194,8 +216,13 @@ def _read_magbert(path: Path, split: str, examples: Any) -> dict[str, Any]:
             raise _error(path, f"{split}[{i}]", f"cannot be read ({err})", MAGBERT_FORMAT) from None
         words = [str(w) for w in words]
         if visual.ndim != 2 or acoustic.ndim != 2 or not len(words) == len(visual) == len(acoustic):
-            raise _error(path, f"{split}[{i}]", f"has {len(words)} words, visual {visual.shape} and "
-                         f"acoustic {acoustic.shape}, not one [D] row per word", MAGBERT_FORMAT)  # fmt: skip
+            raise _error(
+                path,
+                f"{split}[{i}]",
+                f"has {len(words)} words, visual {visual.shape} and "
+                f"acoustic {acoustic.shape}, not one [D] row per word",
+                MAGBERT_FORMAT,
+            )
         out["text"].append(words)
         out["vision"].append(np.nan_to_num(visual, nan=0.0, posinf=0.0, neginf=0.0))
         out["audio"].append(np.nan_to_num(acoustic, nan=0.0, posinf=0.0, neginf=0.0))
@@ -221,8 +248,9 @@ def _check_widths(path: Path, splits: dict[str, dict[str, Any]]) -> None:
                 if seq.shape[-1] != width:
                     raise OmibError(
                         f"{path}: {split} {modality} features have width {seq.shape[-1]} but "
-                        f"train has {width}", "expected the same features (and width) in every split"
-                    )  # fmt: skip
+                        f"train has {width}",
+                        "expected the same features (and width) in every split",
+                    )
 
 
 def _tokenise(splits: dict[str, dict[str, Any]]) -> int:

@@ -17,9 +17,14 @@ def build_encoders(config: MosiConfig, data: MosiData) -> dict[str, nn.Module]:
         tokens = not values.is_floating_point()
         length = max(split[modality].values.shape[1] for split in data.inputs.values())
         encoders[modality] = SequenceEncoder(
-            0 if tokens else values.shape[-1], config.out_dim, kind=config.encoder,
-            hidden_dim=config.hidden_dim, n_layers=config.n_layers, n_heads=config.n_heads,
-            dropout=config.dropout, vocab_size=data.vocab_size if tokens else None,
+            0 if tokens else values.shape[-1],
+            config.out_dim,
+            kind=config.encoder,
+            hidden_dim=config.hidden_dim,
+            n_layers=config.n_layers,
+            n_heads=config.n_heads,
+            dropout=config.dropout,
+            vocab_size=data.vocab_size if tokens else None,
             max_len=length,
-        )  # fmt: skip
+        )
     return encoders

@@ -11,8 +11,7 @@ from omib_st.benchmarks.mosi.config import MosiConfig
 from omib_st.benchmarks.mosi.data import load_mosi
 from omib_st.benchmarks.mosi.metrics import regression_metrics
 from omib_st.benchmarks.mosi.model import build_encoders
-from omib_st.benchmarks.supervised import run_supervised
-from omib_st.config import to_dict
+from omib_st.benchmarks.supervised import run_configured
 from omib_st.module import Regression
 from omib_st.train import ModalityDataset
 
@@ -27,15 +26,20 @@ def run_mosi(path: str | Path, config: MosiConfig | None = None) -> dict[str, An
     config = config or MosiConfig()
     data = load_mosi(path, text=config.text, max_len=config.max_len, standardize=config.standardize)
     datasets = {
-        name: ModalityDataset({m: data.inputs[split][m] for m in config.modalities},
-                              data.target[split])
+        name: ModalityDataset(
+            {m: data.inputs[split][m] for m in config.modalities}, data.target[split]
+        )
         for name, split in (("train", "train"), ("val", "valid"), ("test", "test"))
-    }  # fmt: skip
+    }
     torch.manual_seed(config.train.seed)
-    record = run_supervised(
-        build_encoders(config, data), Regression(1, loss=config.loss), datasets,
-        regression_metrics, omib=config.omib, train=config.train, mi=config.mi,
-    )  # fmt: skip
-    settings = {k: v for k, v in to_dict(config).items() if k not in ("omib", "train", "mi")}
-    return {"benchmark": "mosi", **record, "layout": data.layout, "text": data.text,
-            "vocab_size": data.vocab_size, "settings": settings, "data": str(path)}  # fmt: skip
+    encoders, task = build_encoders(config, data), Regression(1, loss=config.loss)
+    record, settings = run_configured(config, encoders, task, datasets, regression_metrics)
+    return {
+        "benchmark": "mosi",
+        **record,
+        "layout": data.layout,
+        "text": data.text,
+        "vocab_size": data.vocab_size,
+        "settings": settings,
+        "data": str(path),
+    }
