@@ -1,7 +1,8 @@
-"""Write a file or a folder so that readers never see it half-written."""
+"""Writing files and folders that readers never see half-written; a failed write is one line."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import re
@@ -12,8 +13,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from omib_st.errors import OmibError
-from omib_st.io.safety import write_failure
+from omib_st.errors import OmibError, WriteError, short_name
+
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
+
+
+def write_failure(err: BaseException, path: Path) -> WriteError | None:
+    """The one-line error for an exception raised while writing ``path``; None when it is not
+    a write failure (then it is re-raised as it is)."""
+    if isinstance(err, OmibError | KeyboardInterrupt):
+        return None
+    text = str(err)
+    number = getattr(err, "errno", None)
+    full = number in _FULL or "No space left" in text or "errno = 28" in text
+    fix = "free some space (or choose another folder) and run again; nothing was written"
+    if full:
+        return WriteError(
+            f"the disk is full (or a file-size limit was hit) while writing {path}", fix
+        )
+    if isinstance(err, OSError) or "write failed" in text or "file write" in text:
+        first_line = (text.splitlines() or [""])[0]
+        reason = short_name(getattr(err, "strerror", None) or first_line or type(err).__name__)
+        return WriteError(
+            f"writing {path} failed ({reason})",
+            "check free space and permissions of the folder and run again; nothing was written",
+        )
+    return None
 
 
 def _remove(path: Path) -> None:

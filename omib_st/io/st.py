@@ -20,9 +20,14 @@ HIRES_SIDE = 2000
 LOWRES_SIDE = 600
 """Longest side of the ``lowres`` image."""
 PATHOLOGY_LABELS = (
-    "invasive cancer", "cancer in situ", "immune infiltrate", "breast glands",
-    "connective tissue", "adipose tissue", "undetermined",
-)  # fmt: skip
+    "invasive cancer",
+    "cancer in situ",
+    "immune infiltrate",
+    "breast glands",
+    "connective tissue",
+    "adipose tissue",
+    "undetermined",
+)
 """Pathologist annotations of her2st, in a fixed category order."""
 
 
@@ -82,6 +87,77 @@ def _pathology(labels_path: Path, keys: pd.Index) -> pd.Categorical:
     return pd.Categorical(mapping.reindex(keys).to_numpy(), categories=[*PATHOLOGY_LABELS, *found])
 
 
+def _selected_spots(spots: Path) -> pd.DataFrame:
+    """The spot table's rows under tissue (``selected == 1``), indexed by ``<x>x<y>``."""
+    spot_table = _read_table(spots, "spot")
+    _require(spot_table, ["x", "y", "pixel_x", "pixel_y", "selected"], spots, "spot")
+    spot_table = spot_table[spot_table["selected"] == 1]
+    keys = spot_table["x"].astype(int).astype(str) + "x" + spot_table["y"].astype(int).astype(str)
+    spot_table = spot_table.set_index(keys.to_numpy())
+    if spot_table.index.duplicated().any():
+        raise OmibError(f"spot file {spots} lists a spot twice", "keep one row per spot")
+    return spot_table
+
+
+def _with_counts(
+    spot_table: pd.DataFrame, table: pd.DataFrame, counts: Path, spots: Path, lib: str
+) -> pd.DataFrame:
+    """The selected spots that have a row in the counts table; the others dropped with a warning
+    (attributed to the caller of :func:`read_st`)."""
+    table.index = table.index.astype(str)
+    without_counts = spot_table.index.difference(table.index)
+    if len(without_counts):
+        warnings.warn(
+            f"{lib}: {len(without_counts)} selected spot(s) have no row in {counts.name} "
+            f"and are dropped ({', '.join(without_counts[:5])})",
+            UserWarning,
+            stacklevel=3,
+        )
+    spot_table = spot_table[spot_table.index.isin(table.index)]
+    if spot_table.empty:
+        raise OmibError(
+            f"no selected spot of {spots} has a row in {counts}",
+            "check that both files belong to the same section",
+        )
+    return spot_table
+
+
+def _section(table: pd.DataFrame, spot_table: pd.DataFrame, counts: Path, lib: str) -> AnnData:
+    """Counts (CSR float32), array positions and full-resolution pixels of the kept spots."""
+    values = table.loc[spot_table.index].to_numpy()
+    if not np.issubdtype(values.dtype, np.number):
+        raise OmibError(f"counts file {counts} has non-numeric values", "give raw integer counts")
+    obs = pd.DataFrame(
+        {
+            "array_row": spot_table["y"].astype(np.int64).to_numpy(),
+            "array_col": spot_table["x"].astype(np.int64).to_numpy(),
+        },
+        index=[f"{lib}_{key}" for key in spot_table.index],
+    )
+    adata = AnnData(
+        sparse.csr_matrix(values, dtype=np.float32),
+        obs=obs,
+        var=pd.DataFrame(index=table.columns.astype(str)),
+    )
+    adata.var_names_make_unique()
+    adata.obsm["spatial"] = spot_table[["pixel_x", "pixel_y"]].to_numpy(dtype=np.float64)
+    return adata
+
+
+def _library(coords: np.ndarray, image: Path | None) -> dict:
+    """The ``uns["spatial"]`` entry: measured spot size, and the images made from ``image``."""
+    scalefactors = {"spot_diameter_fullres": spot_diameter_from_lattice(coords)}
+    images, metadata = {}, {"platform": "ST"}
+    if image is not None:
+        images["hires"], scalefactors["tissue_hires_scalef"] = read_image(
+            image, max_side=HIRES_SIDE
+        )
+        images["lowres"], factor = downscale(images["hires"], LOWRES_SIDE)
+        scalefactors["tissue_lowres_scalef"] = scalefactors["tissue_hires_scalef"] * factor
+        metadata["source_image_path"] = str(image.resolve())
+    return {"images": images, "scalefactors": scalefactors, "metadata": metadata}
+
+
 def read_st(
     counts: str | os.PathLike,
     spots: str | os.PathLike,
@@ -113,80 +189,24 @@ def read_st(
 
     Returns
     -------
-    AnnData with
-
-    - ``X``: raw counts (CSR float32); ``var_names`` gene symbols made unique;
-    - ``obs_names`` ``f"{library_id}_{x}x{y}"`` (unique across sections, so they concatenate);
-    - ``obs["array_row"]`` (= ``y``), ``obs["array_col"]`` (= ``x``);
-    - ``obs["pathology"]`` (Categorical, NaN for unlabelled spots) when ``labels`` is given;
-    - ``obsm["spatial"]``: ``(pixel_x, pixel_y)``, full-resolution pixels;
-    - ``uns["spatial"][library_id]``: ``"images"`` (``"hires"``: longer side ≤ 2000 px,
-      ``"lowres"``: ≤ 600 px, uint8, when ``image`` is given), ``"scalefactors"``
-      (``spot_diameter_fullres`` = half the median nearest-neighbour distance, and
-      ``tissue_hires_scalef``, ``tissue_lowres_scalef`` with an image) and ``"metadata"``
-      (``platform``, and ``source_image_path``, the full-resolution file, with an image).
+    AnnData with ``X`` (raw counts, CSR float32; gene symbols made unique), ``obs_names``
+    ``f"{library_id}_{x}x{y}"``, ``obs["array_row"]`` (= ``y``), ``obs["array_col"]`` (= ``x``),
+    ``obs["pathology"]`` (Categorical, NaN when unlabelled; with ``labels``),
+    ``obsm["spatial"]`` (``pixel_x, pixel_y``) and ``uns["spatial"][library_id]``: ``"images"``
+    (``hires`` ≤ 2000 px, ``lowres`` ≤ 600 px, with ``image``), ``"scalefactors"``
+    (``spot_diameter_fullres`` = half the median nearest-neighbour distance; the image scale
+    factors) and ``"metadata"`` (``platform``; ``source_image_path`` with ``image``).
     """
     counts, spots = Path(counts), Path(spots)
     if library_id is None:
         library_id = counts.name.split(".")[0]
     table = _read_table(counts, "counts", index_col=0)
-    spot_table = _read_table(spots, "spot")
-    _require(spot_table, ["x", "y", "pixel_x", "pixel_y", "selected"], spots, "spot")
-
-    spot_table = spot_table[spot_table["selected"] == 1]
-    keys = spot_table["x"].astype(int).astype(str) + "x" + spot_table["y"].astype(int).astype(str)
-    spot_table = spot_table.set_index(keys.to_numpy())
-    if spot_table.index.duplicated().any():
-        raise OmibError(f"spot file {spots} lists a spot twice", "keep one row per spot")
-    table.index = table.index.astype(str)
-    without_counts = spot_table.index.difference(table.index)
-    if len(without_counts):
-        warnings.warn(
-            f"{library_id}: {len(without_counts)} selected spot(s) have no row in {counts.name} "
-            f"and are dropped ({', '.join(without_counts[:5])})",
-            UserWarning,
-            stacklevel=2,
-        )
-    spot_table = spot_table[spot_table.index.isin(table.index)]
-    if spot_table.empty:
-        raise OmibError(
-            f"no selected spot of {spots} has a row in {counts}",
-            "check that both files belong to the same section",
-        )
-    values = table.loc[spot_table.index].to_numpy()
-    if not np.issubdtype(values.dtype, np.number):
-        raise OmibError(f"counts file {counts} has non-numeric values", "give raw integer counts")
-
-    adata = AnnData(
-        sparse.csr_matrix(values, dtype=np.float32),
-        obs=pd.DataFrame(
-            {
-                "array_row": spot_table["y"].astype(np.int64).to_numpy(),
-                "array_col": spot_table["x"].astype(np.int64).to_numpy(),
-            },
-            index=[f"{library_id}_{key}" for key in spot_table.index],
-        ),
-        var=pd.DataFrame(index=table.columns.astype(str)),
-    )
-    adata.var_names_make_unique()
-    coords = spot_table[["pixel_x", "pixel_y"]].to_numpy(dtype=np.float64)
-    adata.obsm["spatial"] = coords
+    spot_table = _with_counts(_selected_spots(spots), table, counts, spots, library_id)
+    adata = _section(table, spot_table, counts, library_id)
     if labels is not None:
         adata.obs["pathology"] = _pathology(Path(labels), spot_table.index)
-
-    scalefactors = {"spot_diameter_fullres": spot_diameter_from_lattice(coords)}
-    images, metadata = {}, {"platform": "ST"}
-    if image is not None:
-        image = Path(image)
-        images["hires"], scalefactors["tissue_hires_scalef"] = read_image(
-            image, max_side=HIRES_SIDE
-        )
-        images["lowres"], factor = downscale(images["hires"], LOWRES_SIDE)
-        scalefactors["tissue_lowres_scalef"] = scalefactors["tissue_hires_scalef"] * factor
-        metadata["source_image_path"] = str(image.resolve())
-    adata.uns["spatial"] = {
-        library_id: {"images": images, "scalefactors": scalefactors, "metadata": metadata}
-    }
+    image = Path(image) if image is not None else None
+    adata.uns["spatial"] = {library_id: _library(adata.obsm["spatial"], image)}
     return adata
 
 

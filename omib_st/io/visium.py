@@ -13,8 +13,8 @@ from scipy import sparse
 
 from omib_st.errors import OmibError, short, short_name
 from omib_st.io.image import read_image
-from omib_st.io.safety import load_json
-from omib_st.io.validate import is_number
+from omib_st.io.safety.untrusted import load_json
+from omib_st.io.validate.layout import is_number
 
 _POSITION_COLUMNS = [
     "in_tissue",

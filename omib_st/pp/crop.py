@@ -54,6 +54,19 @@ def crop_resize(image: np.ndarray, centers: np.ndarray, side: float, size: int) 
         positive, or a centre is NaN or infinite.
     """
     side = float(side)
+    centers = _checked_centers(centers, side, size)
+    out = np.empty((len(centers), 3, size, size), dtype=np.uint8)
+    support = max(side / size, 1.0)
+    window = int(np.ceil(side + 2 * support)) + 3
+    step = max(1, _MAX_BATCH_PIXELS // (window * window))
+    for first in range(0, len(centers), step):
+        batch = centers[first : first + step]
+        out[first : first + len(batch)] = _crop_batch(image, batch, side, size, window)
+    return out
+
+
+def _checked_centers(centers: np.ndarray, side: float, size: int) -> np.ndarray:
+    """``centers`` as a float64 ``B × 2`` array, once the crop settings and centres are valid."""
     if not (np.isfinite(side) and side > 0) or size < 1:
         raise OmibError(
             f"crop side {side:g} px and patch size {size} must be a positive number",
@@ -70,31 +83,29 @@ def crop_resize(image: np.ndarray, centers: np.ndarray, side: float, size: int) 
         raise OmibError(
             "crop centres contain NaN or infinite values", "drop or fix those spots' coordinates"
         )
-    out = np.empty((len(centers), 3, size, size), dtype=np.uint8)
+    return centers
+
+
+def _crop_batch(image: np.ndarray, batch: np.ndarray, side: float, size: int, window: int):
+    """Patches of one batch: ``window × window`` pixel windows around each crop (white outside
+    the image), resampled along y then x."""
     ratio = side / size
     support = max(ratio, 1.0)
-    window = int(np.ceil(side + 2 * support)) + 3
-    step = max(1, _MAX_BATCH_PIXELS // (window * window))
     height, width = image.shape[:2]
     offsets = np.arange(window)
-    for first in range(0, len(centers), step):
-        batch = centers[first : first + step]
-        lows = batch - side / 2  # continuous crop start, x and y
-        origins = np.floor(lows - support).astype(np.int64) - 1
-        rows = origins[:, 1, None] + offsets
-        cols = origins[:, 0, None] + offsets
-        crops = image[
-            np.clip(rows, 0, height - 1)[:, :, None], np.clip(cols, 0, width - 1)[:, None, :]
-        ]
-        outside = ~(
-            ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]
-        )
-        crops[outside] = PAD_VALUE
-        weights_y = _weights(lows[:, 1] - origins[:, 1], ratio, size, window)
-        weights_x = _weights(lows[:, 0] - origins[:, 0], ratio, size, window)
-        n = len(batch)
-        along_y = np.matmul(weights_y, crops.reshape(n, window, window * 3).astype(np.float32))
-        along_y = along_y.reshape(n, size, window, 3).transpose(0, 3, 1, 2)  # n, 3, size, window
-        patches = np.matmul(along_y, weights_x.transpose(0, 2, 1)[:, None])  # n, 3, size, size
-        out[first : first + n] = np.clip(np.rint(patches), 0, 255).astype(np.uint8)
-    return out
+    lows = batch - side / 2  # continuous crop start, x and y
+    origins = np.floor(lows - support).astype(np.int64) - 1
+    rows = origins[:, 1, None] + offsets
+    cols = origins[:, 0, None] + offsets
+    crops = image[np.clip(rows, 0, height - 1)[:, :, None], np.clip(cols, 0, width - 1)[:, None, :]]
+    outside = ~(
+        ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]
+    )
+    crops[outside] = PAD_VALUE
+    weights_y = _weights(lows[:, 1] - origins[:, 1], ratio, size, window)
+    weights_x = _weights(lows[:, 0] - origins[:, 0], ratio, size, window)
+    n = len(batch)
+    along_y = np.matmul(weights_y, crops.reshape(n, window, window * 3).astype(np.float32))
+    along_y = along_y.reshape(n, size, window, 3).transpose(0, 3, 1, 2)  # n, 3, size, window
+    patches = np.matmul(along_y, weights_x.transpose(0, 2, 1)[:, None])  # n, 3, size, size
+    return np.clip(np.rint(patches), 0, 255).astype(np.uint8)

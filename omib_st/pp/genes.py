@@ -20,32 +20,27 @@ def select_genes(
     layer: str | None = None,
     target_sum: float = 1e4,
 ) -> list[str]:
-    """Highly variable genes of the reference sections.
+    """Highly variable genes of the reference sections; the target section is never looked at.
 
-    Genes are intersected across references, genes detected in fewer than ``min_spots``
-    reference spots are dropped, and the remaining ones are ranked by scanpy's
-    ``highly_variable_genes`` (flavor ``"seurat"``) on library-size normalised, log1p data, with
-    one batch per reference when there are several. The target section is never looked at.
-
-    Parameters
-    ----------
-    references
-        Sections with raw counts (normal tissue for one-class training).
-    n_top_genes
-        Genes to keep; all remaining genes are kept when there are fewer.
-    min_spots
-        Minimum number of reference spots in which a gene must be detected.
-    layer
-        Layer holding the counts; ``None`` uses ``X``.
-    target_sum
-        Counts per spot after normalisation.
-
-    Returns
-    -------
-    Gene symbols, in the order of the first reference's ``var_names``.
+    The genes shared by all references and detected in at least ``min_spots`` of their spots are
+    ranked by scanpy's ``highly_variable_genes`` (flavor ``"seurat"``, one batch per reference
+    when there are several)
+    on counts normalised to ``target_sum`` per spot and log1p-transformed. ``references`` hold
+    raw counts in ``X`` or ``layer``. Returns the ``n_top_genes`` best (all of them when fewer
+    remain), in the order of the first reference's ``var_names``.
     """
+    merged = _shared_detected_genes(references, min_spots, layer)
+    if merged.n_vars <= n_top_genes:
+        return list(merged.var_names)
+    return _highly_variable(merged, n_top_genes, target_sum, batched=len(references) > 1)
+
+
+def _shared_detected_genes(
+    references: Sequence[AnnData], min_spots: int, layer: str | None
+) -> AnnData:
+    """The references' spots stacked (``obs["reference"]``: their index), keeping the genes
+    they share that are detected in at least ``min_spots`` spots."""
     import anndata as ad
-    import scanpy as sc
 
     if not references:
         raise OmibError("no reference sections given", "pass at least one reference AnnData")
@@ -71,22 +66,26 @@ def select_genes(
             f"no gene is detected in at least {min_spots} reference spots",
             "lower min_spots or check the reference counts",
         )
-    if merged.n_vars <= n_top_genes:
-        return list(merged.var_names)
+    return merged
+
+
+def _highly_variable(
+    merged: AnnData, n_top_genes: int, target_sum: float, batched: bool
+) -> list[str]:
+    """Exactly ``n_top_genes`` highly variable genes of ``merged`` (modified in place), in its
+    gene order."""
+    import scanpy as sc
+
     sc.pp.normalize_total(merged, target_sum=target_sum)
     sc.pp.log1p(merged)
     sc.pp.highly_variable_genes(
         merged,
         flavor="seurat",
         n_top_genes=n_top_genes,
-        batch_key="reference" if len(references) > 1 else None,
+        batch_key="reference" if batched else None,
     )
     # scanpy can return a few more than n_top_genes on ties: keep exactly the top n_top_genes.
     var = merged.var.assign(position=np.arange(merged.n_vars))
-    keys = (
-        ["highly_variable_nbatches", "dispersions_norm"]
-        if len(references) > 1
-        else ["dispersions_norm"]
-    )
+    keys = ["highly_variable_nbatches", "dispersions_norm"] if batched else ["dispersions_norm"]
     ranked = var[var["highly_variable"]].sort_values(keys, ascending=False, kind="stable")
     return list(merged.var_names[np.sort(ranked["position"].to_numpy()[:n_top_genes])])

@@ -19,33 +19,37 @@ import numpy as np
 from anndata import AnnData
 
 from omib_st.pp.stain import channels_last, optical_density, tissue_mask
+from omib_st.pp.texture import TEXTURE_NAMES, glcm_descriptors, lbp_descriptors
 
 COLOUR_NAMES = (
-    "tissue_fraction", "od_mean", "grey_mean", "grey_std",
-    "h_mean", "h_std", "h_p90", "e_mean", "e_std", "e_p90",
-)  # fmt: skip
+    "tissue_fraction",
+    "od_mean",
+    "grey_mean",
+    "grey_std",
+    "h_mean",
+    "h_std",
+    "h_p90",
+    "e_mean",
+    "e_std",
+    "e_p90",
+)
 """Colour and stain statistics: fraction of tissue pixels, mean optical density, grey level,
 and haematoxylin / eosin channels of :func:`skimage.color.rgb2hed` over the whole patch."""
 NUCLEI_NAMES = (
-    "nuclei_count", "nuclei_density", "nuclei_area_fraction", "nucleus_area_mean",
-    "nucleus_area_std", "nucleus_eccentricity_mean", "nucleus_circularity_mean",
-    "nucleus_h_mean", "nucleus_h_std",
-)  # fmt: skip
+    "nuclei_count",
+    "nuclei_density",
+    "nuclei_area_fraction",
+    "nucleus_area_mean",
+    "nucleus_area_std",
+    "nucleus_eccentricity_mean",
+    "nucleus_circularity_mean",
+    "nucleus_h_mean",
+    "nucleus_h_std",
+)
 """Nuclei segmented from the haematoxylin channel: count, count per 1,000 tissue pixels, share
 of the patch they cover, area (px) mean and sd, mean eccentricity (of the ellipse with the same
 second moments) and circularity (4π area / boundary pixels²), haematoxylin mean and sd over
 nuclear pixels."""
-GLCM_PROPS = ("contrast", "dissimilarity", "homogeneity", "energy", "correlation")
-GLCM_DISTANCES = (1, 3)
-GLCM_ANGLES = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
-GLCM_LEVELS = 16
-"""Grey levels of the co-occurrence matrices (props averaged over :data:`GLCM_ANGLES`)."""
-LBP_POINTS, LBP_RADIUS = 8, 1
-"""Uniform local binary patterns: ``LBP_POINTS + 2`` codes, histogram as fractions."""
-TEXTURE_NAMES = (
-    *(f"glcm_{prop}_d{d}" for d in GLCM_DISTANCES for prop in GLCM_PROPS),
-    *(f"lbp_{k}" for k in range(LBP_POINTS + 2)),
-)
 DESCRIPTOR_NAMES = (*COLOUR_NAMES, *NUCLEI_NAMES, *TEXTURE_NAMES)
 """Column names of :func:`morphology_descriptors`, in order."""
 NUCLEI_THRESHOLD = 0.08
@@ -68,12 +72,14 @@ def morphology_descriptors(
     """Descriptors of uint8 RGB patches ``[B, 3, H, W]`` (NumPy or torch): float32 ``[B, D]``.
 
     Columns are :data:`DESCRIPTOR_NAMES`: colour / stain statistics, nuclei from the
-    haematoxylin channel and texture (grey-level co-occurrence at :data:`GLCM_DISTANCES`, uniform
-    local binary patterns). Each patch's row depends on that patch only.
+    haematoxylin channel and texture (:mod:`omib_st.pp.texture`: grey-level co-occurrence,
+    uniform local binary patterns). Each patch's row depends on that patch only.
     """
     rgb = channels_last(patches)
-    blocks = [_descriptors(rgb[i : i + CHUNK], nuclei_threshold, min_nucleus_area)
-              for i in range(0, len(rgb), CHUNK)]  # fmt: skip
+    blocks = [
+        _descriptors(rgb[i : i + CHUNK], nuclei_threshold, min_nucleus_area)
+        for i in range(0, len(rgb), CHUNK)
+    ]
     if not blocks:
         return np.zeros((0, len(DESCRIPTOR_NAMES)), dtype=np.float32)
     return np.concatenate(blocks).astype(np.float32)
@@ -85,22 +91,36 @@ def _descriptors(rgb: np.ndarray, threshold: float, min_area: int) -> np.ndarray
     hed = rgb2hed(rgb).astype(np.float32)
     grey = rgb.astype(np.float32) @ _GREY / 255.0
     tissue = tissue_mask(rgb)
-    return np.concatenate([
-        _colour(rgb, hed, grey, tissue), _nuclei(hed[..., 0], tissue, threshold, min_area),
-        _glcm(grey), _lbp(grey),
-    ], axis=1)  # fmt: skip
+    return np.concatenate(
+        [
+            _colour(rgb, hed, grey, tissue),
+            _nuclei(hed[..., 0], tissue, threshold, min_area),
+            glcm_descriptors(grey),
+            lbp_descriptors(grey),
+        ],
+        axis=1,
+    )
 
 
 def _colour(rgb, hed, grey, tissue) -> np.ndarray:
     n = len(rgb)
     h, e = hed[..., 0].reshape(n, -1), hed[..., 1].reshape(n, -1)
     grey = grey.reshape(n, -1)
-    return np.stack([
-        tissue.reshape(n, -1).mean(axis=1), optical_density(rgb).sum(axis=-1).reshape(n, -1).mean(axis=1),
-        grey.mean(axis=1), grey.std(axis=1),
-        h.mean(axis=1), h.std(axis=1), np.percentile(h, 90, axis=1),
-        e.mean(axis=1), e.std(axis=1), np.percentile(e, 90, axis=1),
-    ], axis=1)  # fmt: skip
+    return np.stack(
+        [
+            tissue.reshape(n, -1).mean(axis=1),
+            optical_density(rgb).sum(axis=-1).reshape(n, -1).mean(axis=1),
+            grey.mean(axis=1),
+            grey.std(axis=1),
+            h.mean(axis=1),
+            h.std(axis=1),
+            np.percentile(h, 90, axis=1),
+            e.mean(axis=1),
+            e.std(axis=1),
+            np.percentile(e, 90, axis=1),
+        ],
+        axis=1,
+    )
 
 
 def _nuclei(h: np.ndarray, tissue: np.ndarray, threshold: float, min_area: int) -> np.ndarray:
@@ -148,66 +168,31 @@ def _nuclei(h: np.ndarray, tissue: np.ndarray, threshold: float, min_area: int) 
     h_mean = np.bincount(in_patch, values, minlength=n) / np.maximum(n_px, 1)
     h_var = np.bincount(in_patch, values**2, minlength=n) / np.maximum(n_px, 1) - h_mean**2
     tissue_px = tissue.reshape(n, -1).sum(axis=1)
-    return np.stack([
-        count, 1000 * count / np.maximum(tissue_px, 1), n_px / (height * width), area_mean,
-        area_std, per_patch(eccentricity[keep]) / safe, per_patch(circularity[keep]) / safe,
-        h_mean, np.sqrt(np.maximum(h_var, 0)),
-    ], axis=1)  # fmt: skip
-
-
-def glcm_matrices(grey: np.ndarray, levels: int = GLCM_LEVELS) -> np.ndarray:
-    """Symmetric, normalised grey-level co-occurrence matrices of a ``[B, H, W]`` grey stack in
-    [0, 1], all patches at once: ``[levels, levels, len(GLCM_DISTANCES), B × len(GLCM_ANGLES)]``,
-    angle fastest; for one patch, what :func:`skimage.feature.graycomatrix` gives."""
-    n, height, width = grey.shape
-    q = np.minimum((grey * levels).astype(np.int64), levels - 1)
-    offsets = (np.arange(n) * levels * levels)[:, None, None]
-    out = np.zeros((levels, levels, len(GLCM_DISTANCES), n * len(GLCM_ANGLES)))
-    for d_idx, distance in enumerate(GLCM_DISTANCES):
-        for a_idx, angle in enumerate(GLCM_ANGLES):
-            dr, dc = round(np.sin(angle) * distance), round(np.cos(angle) * distance)
-            rows, cols = (
-                slice(max(0, -dr), height - max(0, dr)),
-                slice(max(0, -dc), width - max(0, dc)),
-            )
-            first = q[:, rows, cols]
-            second = q[:, rows.start + dr : rows.stop + dr, cols.start + dc : cols.stop + dc]
-            counts = np.bincount((offsets + first * levels + second).ravel(),
-                                 minlength=n * levels * levels).reshape(n, levels, levels)  # fmt: skip
-            counts = counts + counts.transpose(0, 2, 1)
-            counts = counts / np.maximum(counts.sum(axis=(1, 2), keepdims=True), 1)
-            out[:, :, d_idx, a_idx :: len(GLCM_ANGLES)] = counts.transpose(1, 2, 0)
-    return out
-
-
-def _glcm(grey: np.ndarray) -> np.ndarray:
-    from skimage.feature import graycoprops
-
-    matrices = glcm_matrices(grey)
-    n_angles = len(GLCM_ANGLES)
-    props = [graycoprops(matrices, prop).reshape(len(GLCM_DISTANCES), -1, n_angles).mean(axis=2)
-             for prop in GLCM_PROPS]  # fmt: skip  # each [n_distances, B]
-    return np.stack(props, axis=1).reshape(-1, grey.shape[0]).T  # distance-major, prop-minor
-
-
-def _lbp(grey: np.ndarray) -> np.ndarray:
-    from skimage.feature import local_binary_pattern
-
-    n_codes = LBP_POINTS + 2
-    grey8 = np.rint(grey * 255).astype(np.uint8)
-    codes = np.stack([local_binary_pattern(g, LBP_POINTS, LBP_RADIUS, method="uniform")
-                      for g in grey8]).astype(np.int64)  # fmt: skip
-    offsets = (np.arange(len(grey)) * n_codes)[:, None, None]
-    hist = np.bincount((codes + offsets).ravel(), minlength=len(grey) * n_codes)
-    return hist.reshape(len(grey), n_codes) / codes[0].size
+    return np.stack(
+        [
+            count,
+            1000 * count / np.maximum(tissue_px, 1),
+            n_px / (height * width),
+            area_mean,
+            area_std,
+            per_patch(eccentricity[keep]) / safe,
+            per_patch(circularity[keep]) / safe,
+            h_mean,
+            np.sqrt(np.maximum(h_var, 0)),
+        ],
+        axis=1,
+    )
 
 
 # ---------------------------------------------------------------------- per spot
 def descriptor_names(context: bool = True) -> list[str]:
     """Columns of :func:`spot_descriptors`: ``spot:<name>`` then, with context,
     ``context:<name>``."""
-    return [f"{where}:{name}" for where in ("spot", "context")[: 1 + context]
-            for name in DESCRIPTOR_NAMES]  # fmt: skip
+    return [
+        f"{where}:{name}"
+        for where in ("spot", "context")[: 1 + context]
+        for name in DESCRIPTOR_NAMES
+    ]
 
 
 def patch_descriptors(
@@ -260,8 +245,10 @@ def spot_descriptors(
         scales.append((float(context), context_size or size))
     blocks = []
     for scale, side in scales:
-        extractor = PatchExtractor.from_adata(adata, size=side, scale=scale,
-                                              library_id=library_id, image=image)  # fmt: skip
-        blocks.append(patch_descriptors(extractor, batch_size=batch_size, transform=transform,
-                                        **kwargs))  # fmt: skip
+        extractor = PatchExtractor.from_adata(
+            adata, size=side, scale=scale, library_id=library_id, image=image
+        )
+        blocks.append(
+            patch_descriptors(extractor, batch_size=batch_size, transform=transform, **kwargs)
+        )
     return np.concatenate(blocks, axis=1)

@@ -160,50 +160,16 @@ class PatchExtractor:
         coords = get_coords(adata)
         lib = get_library_id(adata, library_id)
         entry = adata.uns["spatial"][lib]
-        where = f'uns["spatial"]["{lib}"]'
-        scalefactors = dict(entry.get("scalefactors") or {})
-        if "spot_diameter_fullres" not in scalefactors:
-            raise OmibError(
-                f'{where}["scalefactors"]["spot_diameter_fullres"] is missing',
-                "add it (Space Ranger's scalefactors_json.json has it) so patches can be sized",
-            )
-        diameter = float(scalefactors["spot_diameter_fullres"])
+        diameter = _spot_diameter(entry, f'uns["spatial"]["{lib}"]')
         if image is not None:
             return cls(image, coords, spot_px=diameter, size=size, scale=scale)
-
-        candidates: dict[str, tuple[object, float]] = {}
-        source = (entry.get("metadata") or {}).get("source_image_path")
-        if source:
-            if Path(str(source)).is_file():
-                candidates["fullres"] = (str(source), 1.0)
-            elif resolution == "fullres":
-                raise OmibError(
-                    f"full-resolution image {source} ({where}['metadata']['source_image_path']) "
-                    "does not exist",
-                    "give the image with image=... or use resolution='hires'",
-                )
-            elif resolution == "auto":
-                warnings.warn(
-                    f"full-resolution image {source} not found; patches come from a smaller image",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        for res, array in dict(entry.get("images") or {}).items():
-            key = f"tissue_{res}_scalef"
-            if res in ("hires", "lowres") and key in scalefactors:
-                candidates[res] = (array, float(scalefactors[key]))
-        if not candidates:
-            raise OmibError(
-                f"{where} has no image with a scale factor",
-                "read the sample with its images or give a full-resolution image with image=...",
-            )
+        candidates = _candidate_images(entry, f'uns["spatial"]["{lib}"]', resolution)
         if resolution == "auto":
-            by_scale = sorted(candidates, key=lambda res: candidates[res][1])
-            enough = [res for res in by_scale if scale * diameter * candidates[res][1] >= size]
-            resolution = enough[0] if enough else by_scale[-1]
+            resolution = _auto_resolution(candidates, scale * diameter, size)
         elif resolution not in candidates:
             raise OmibError(
-                f"no {resolution} image in {where} (available: {', '.join(candidates)})",
+                f'no {resolution} image in uns["spatial"]["{lib}"] '
+                f"(available: {', '.join(candidates)})",
                 "choose an available resolution or 'auto'",
             )
         picked, scalef = candidates[resolution]
@@ -216,3 +182,55 @@ class PatchExtractor:
             resolution=resolution,
             scalef=scalef,
         )
+
+
+def _spot_diameter(entry: dict, where: str) -> float:
+    """``spot_diameter_fullres`` of a library: the patches' unit of size."""
+    scalefactors = entry.get("scalefactors") or {}
+    if "spot_diameter_fullres" not in scalefactors:
+        raise OmibError(
+            f'{where}["scalefactors"]["spot_diameter_fullres"] is missing',
+            "add it (Space Ranger's scalefactors_json.json has it) so patches can be sized",
+        )
+    return float(scalefactors["spot_diameter_fullres"])
+
+
+def _candidate_images(entry: dict, where: str, resolution: str) -> dict[str, tuple[object, float]]:
+    """The images patches can be cut from, by resolution, with their scale factors: the
+    full-resolution file when it exists, and hires/lowres images that have a scale factor."""
+    scalefactors = dict(entry.get("scalefactors") or {})
+    candidates: dict[str, tuple[object, float]] = {}
+    source = (entry.get("metadata") or {}).get("source_image_path")
+    if source:
+        if Path(str(source)).is_file():
+            candidates["fullres"] = (str(source), 1.0)
+        elif resolution == "fullres":
+            raise OmibError(
+                f"full-resolution image {source} ({where}['metadata']['source_image_path']) "
+                "does not exist",
+                "give the image with image=... or use resolution='hires'",
+            )
+        elif resolution == "auto":
+            warnings.warn(  # attributed to the caller of PatchExtractor.from_adata
+                f"full-resolution image {source} not found; patches come from a smaller image",
+                UserWarning,
+                stacklevel=3,
+            )
+    for res, array in dict(entry.get("images") or {}).items():
+        key = f"tissue_{res}_scalef"
+        if res in ("hires", "lowres") and key in scalefactors:
+            candidates[res] = (array, float(scalefactors[key]))
+    if not candidates:
+        raise OmibError(
+            f"{where} has no image with a scale factor",
+            "read the sample with its images or give a full-resolution image with image=...",
+        )
+    return candidates
+
+
+def _auto_resolution(candidates: dict[str, tuple[object, float]], side: float, size: int) -> str:
+    """The smallest image whose crops of ``side`` full-resolution pixels span at least ``size``
+    pixels (no upsampling), else the sharpest one."""
+    by_scale = sorted(candidates, key=lambda res: candidates[res][1])
+    enough = [res for res in by_scale if side * candidates[res][1] >= size]
+    return enough[0] if enough else by_scale[-1]

@@ -25,7 +25,9 @@ class Projection:
     """``n_components × n_genes``."""
 
     @classmethod
-    def fit(cls, expression: sparse.spmatrix | np.ndarray, n_components: int, seed: int = 0) -> Projection:
+    def fit(
+        cls, expression: sparse.spmatrix | np.ndarray, n_components: int, seed: int = 0
+    ) -> Projection:
         """Fit on ``expression`` (spots × genes, log-normalised)."""
         from sklearn.decomposition import PCA
 
@@ -34,8 +36,9 @@ class Projection:
         mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
         n = min(n_components, x.shape[0] - 1, x.shape[1])
         pca = PCA(n, random_state=seed).fit((x - mean) / scale)
-        return cls(mean.astype(np.float32), scale.astype(np.float32),
-                   pca.components_.astype(np.float32))  # fmt: skip
+        return cls(
+            mean.astype(np.float32), scale.astype(np.float32), pca.components_.astype(np.float32)
+        )
 
     @property
     def n_components(self) -> int:

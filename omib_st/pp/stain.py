@@ -139,9 +139,12 @@ def macenko_stains(
 
 
 def macenko(
-    patches, target: MacenkoStains, source: MacenkoStains | None = None, *,
+    patches,
+    target: MacenkoStains,
+    source: MacenkoStains | None = None,
+    *,
     rng: np.random.Generator | None = None,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """Macenko normalisation: unmix with ``source`` stains, rescale each stain's concentration
     to ``target``'s 99th percentile, remix with ``target`` stains.
 
@@ -150,8 +153,9 @@ def macenko(
     """
     if source is None:
         if rng is None:
-            raise OmibError("macenko without source stains needs rng",
-                            "pass rng=np.random.default_rng(seed)")  # fmt: skip
+            raise OmibError(
+                "macenko without source stains needs rng", "pass rng=np.random.default_rng(seed)"
+            )
         source = macenko_stains(patches, rng)
     rgb = channels_last(patches)
     od = optical_density(rgb).reshape(-1, 3).T

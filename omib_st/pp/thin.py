@@ -36,8 +36,8 @@ def thin_counts(
     spots are unchanged.
 
     After thinning, shallow and deep spots carry about the same sampling noise, so a one-class
-    score cannot tell them apart by depth alone (on her2st, tumour spots are up to 10× deeper than
-    normal tissue). The draw of each count is a function of ``seed``, its spot's and gene's names
+    score cannot tell them apart by depth alone (on her2st, tumour spots are often much deeper
+    than normal tissue: ``docs/benchmarks.md``). The draw of each count is a function of ``seed``, its spot's and gene's names
     (``spots``, ``genes``; row and column numbers when not given), its value and its spot's depth
     only: a spot is thinned the same way whatever the order of the spots or the other spots of
     the section. Counts must be non-negative integers; the result is a new CSR matrix.

@@ -28,9 +28,8 @@ def test_layout_is_valid(section):
         sf["tissue_hires_scalef"] * 600 / max(hires.shape)
     )
     assert np.all(section.X.data == np.round(section.X.data)) and section.X.format == "csr"
-    assert set(section.obs.columns) == {
-        "in_tissue", "array_row", "array_col", "domain", "lesion", "is_anomaly"
-    }  # fmt: skip
+    columns = {"in_tissue", "array_row", "array_col", "domain", "lesion", "is_anomaly"}
+    assert set(section.obs.columns) == columns
     assert section.obs["domain"].nunique() >= 2
 
 
@@ -91,6 +90,12 @@ def test_bad_arguments():
         synthetic_visium(lesions=("tumour",))
     with pytest.raises(OmibError, match="too small for its lesions"):
         synthetic_visium(n_rows=3, n_cols=3)
+    with pytest.raises(
+        OmibError, match=r"n_rows=1, n_cols=50, .*library_size=3000.0; use at least"
+    ):
+        synthetic_visium(n_rows=1)
+    with pytest.raises(OmibError, match=r"image_scale=0, "):
+        synthetic_visium(image_scale=0)
 
 
 def test_spot_spacing_and_diameter_make_hd_sized_sections():
@@ -104,19 +109,3 @@ def test_spot_spacing_and_diameter_make_hd_sized_sections():
     assert max(entry["images"]["hires"].shape) < 400  # 0.3 mm of bins + margins at 0.35 px/µm
     assert section.obs["lesion"].value_counts()[["both", "expression", "image"]].min() >= 10
     validate(section, require_image=True)
-
-
-def test_large_sections_are_drawn_in_chunks(monkeypatch):
-    import sys
-
-    module = sys.modules["omib_st.datasets.synthetic_visium"]  # the package exports the function
-    whole = synthetic_visium(n_rows=10, n_cols=12, seed=4, library_size=500, lesions=())
-    monkeypatch.setattr(module, "_COUNT_CHUNK", 50)  # 120 spots in three chunks
-    chunked, again = (
-        synthetic_visium(n_rows=10, n_cols=12, seed=4, library_size=500, lesions=()) for _ in "ab"
-    )
-    assert (chunked.X != again.X).nnz == 0 and chunked.X.format == "csr"
-    assert chunked.X.shape == whole.X.shape and chunked.X.dtype == np.float32
-    # same distribution: library sizes around the requested median
-    for adata in (whole, chunked):
-        assert 300 < np.median(np.asarray(adata.X.sum(axis=1))) < 800

@@ -99,6 +99,13 @@ def test_read_her2st_without_image_and_labels(tmp_path):
         validate(adata, require_image=True)
 
 
+def test_dropped_spots_are_reported_at_the_caller(tmp_path):
+    _write_section(tmp_path)
+    with pytest.warns(UserWarning, match=r"S1: 1 selected spot\(s\) .* dropped \(7x3\)") as caught:
+        read_st(tmp_path / "counts" / "S1.tsv.gz", tmp_path / "spots" / "S1_selection.tsv")
+    assert caught[0].filename == __file__
+
+
 def test_read_st_errors(tmp_path):
     _write_section(tmp_path)
     with pytest.raises(OmibError, match="her2st section 'Z9' not found .*choose one of S1"):

@@ -32,8 +32,6 @@ N_SIDE, N_GENES, UM_PER_PX, ORIGIN = 16, 120, 0.5, 20.0  # 16 × 16 bins of 8 µ
 
 def _write_bins(binned: Path, bin_um: int, counts: np.ndarray, in_tissue: np.ndarray) -> dict:
     """One ``square_XXXum`` folder of a square ``counts`` grid (rows × cols × genes)."""
-    from PIL import Image
-
     folder = binned / f"square_{bin_um:03d}um"
     spatial = folder / "spatial"
     spatial.mkdir(parents=True)
@@ -57,9 +55,32 @@ def _write_bins(binned: Path, bin_um: int, counts: np.ndarray, in_tissue: np.nda
     matrix = sparse.csr_matrix(counts.reshape(n_rows * n_cols, n_genes)[keep])
     names = [f"GENE{i}" for i in range(n_genes)]
     ids = [f"ENSG{i:011d}" for i in range(n_genes)]
-    write_10x_h5(folder / "filtered_feature_bc_matrix.h5", matrix, np.array(barcodes)[keep], ids,
-                 names, library_id="hd_lib", chemistry="Visium HD v1",
-                 software="spaceranger-3.1.1")  # fmt: skip
+    write_10x_h5(
+        folder / "filtered_feature_bc_matrix.h5",
+        matrix,
+        np.array(barcodes)[keep],
+        ids,
+        names,
+        library_id="hd_lib",
+        chemistry="Visium HD v1",
+        software="spaceranger-3.1.1",
+    )
+    hires = _write_spatial(spatial, bin_um, side)
+    return {
+        "folder": folder,
+        "barcodes": np.array(barcodes)[keep],
+        "counts": matrix,
+        "spatial": positions[["pxl_col_in_fullres", "pxl_row_in_fullres"]].to_numpy()[keep],
+        "array": positions[["array_row", "array_col"]].to_numpy()[keep],
+        "hires_shape": hires.shape,
+        "spot_diameter_fullres": side,
+    }
+
+
+def _write_spatial(spatial: Path, bin_um: int, side: float) -> np.ndarray:
+    """Scale factors and hires / lowres images of a bin folder; returns the hires image."""
+    from PIL import Image
+
     scalefactors = {
         "spot_diameter_fullres": side,
         "bin_size_um": float(bin_um),
@@ -75,15 +96,7 @@ def _write_bins(binned: Path, bin_um: int, counts: np.ndarray, in_tissue: np.nda
     hires = rng.integers(0, 255, (full // 2, full // 2, 3), dtype=np.uint8)
     Image.fromarray(hires).save(spatial / "tissue_hires_image.png")
     Image.fromarray(hires[::4, ::4]).save(spatial / "tissue_lowres_image.png")
-    return {
-        "folder": folder,
-        "barcodes": np.array(barcodes)[keep],
-        "counts": matrix,
-        "spatial": positions[["pxl_col_in_fullres", "pxl_row_in_fullres"]].to_numpy()[keep],
-        "array": positions[["array_row", "array_col"]].to_numpy()[keep],
-        "hires_shape": hires.shape,
-        "spot_diameter_fullres": side,
-    }
+    return hires
 
 
 @pytest.fixture(scope="module")

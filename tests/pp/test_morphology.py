@@ -10,10 +10,10 @@ from omib_st.pp import morphology as morph
 from omib_st.pp.morphology import (
     DESCRIPTOR_NAMES,
     descriptor_names,
-    glcm_matrices,
     morphology_descriptors,
     spot_descriptors,
 )
+from omib_st.pp.texture import LBP_POINTS
 
 STROMA = (228, 178, 212)  # pink, eosin
 NUCLEUS = (70, 45, 125)  # dark purple, haematoxylin
@@ -53,8 +53,8 @@ def test_shape_dtype_names_and_torch_input():
 
 def test_each_row_depends_on_its_patch_only(monkeypatch):
     rng = np.random.default_rng(1)
-    patches = np.stack([_patch(_grid(k), 3) for k in (1, 4, 9)] +
-                       [rng.integers(0, 256, (3, 48, 48), dtype=np.uint8)])  # fmt: skip
+    noise = rng.integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    patches = np.stack([_patch(_grid(k), 3) for k in (1, 4, 9)] + [noise])
     together = morphology_descriptors(patches)
     monkeypatch.setattr(morph, "CHUNK", 3)  # a chunk boundary inside the batch
     np.testing.assert_allclose(morphology_descriptors(patches), together, rtol=1e-5, atol=1e-6)
@@ -94,33 +94,8 @@ def test_blank_patch_has_no_nuclei_and_is_not_tissue():
     values = morphology_descriptors(glass)
     assert _column(values, "nuclei_count")[0] == 0
     assert _column(values, "tissue_fraction")[0] == 0
-    lbp = values[0, [DESCRIPTOR_NAMES.index(f"lbp_{k}") for k in range(morph.LBP_POINTS + 2)]]
+    lbp = values[0, [DESCRIPTOR_NAMES.index(f"lbp_{k}") for k in range(LBP_POINTS + 2)]]
     assert lbp.sum() == pytest.approx(1.0) and lbp.max() > 0.8  # one code but at the border
-
-
-def test_glcm_matches_scikit_image():
-    from skimage.feature import graycomatrix, graycoprops
-
-    rng = np.random.default_rng(2)
-    grey = rng.random((3, 20, 17)).astype(np.float32)
-    ours = glcm_matrices(grey)
-    n_angles = len(morph.GLCM_ANGLES)
-    for b in range(3):
-        q = np.minimum((grey[b] * morph.GLCM_LEVELS).astype(np.uint8), morph.GLCM_LEVELS - 1)
-        ref = graycomatrix(q, morph.GLCM_DISTANCES, morph.GLCM_ANGLES,
-                           levels=morph.GLCM_LEVELS, symmetric=True, normed=True)  # fmt: skip
-        np.testing.assert_allclose(
-            ours[:, :, :, b * n_angles : (b + 1) * n_angles], ref, atol=1e-12
-        )
-    values = morph._glcm(grey)
-    q = np.minimum((grey[1] * morph.GLCM_LEVELS).astype(np.uint8), morph.GLCM_LEVELS - 1)
-    ref = graycomatrix(q, morph.GLCM_DISTANCES, morph.GLCM_ANGLES, levels=morph.GLCM_LEVELS,
-                       symmetric=True, normed=True)  # fmt: skip
-    for d_idx, distance in enumerate(morph.GLCM_DISTANCES):
-        for prop in morph.GLCM_PROPS:
-            column = list(morph.TEXTURE_NAMES).index(f"glcm_{prop}_d{distance}")
-            expected = graycoprops(ref, prop)[d_idx].mean()
-            assert values[1, column] == pytest.approx(expected, rel=1e-9), (prop, distance)
 
 
 def test_spot_descriptors_describe_spot_and_context(synthetic_adata):

@@ -4,7 +4,7 @@ from anndata import AnnData
 from PIL import Image
 
 from omib_st.errors import OmibError
-from omib_st.pp import PatchExtractor, crop_resize
+from omib_st.pp import PatchExtractor
 
 MARKERS = np.array([[1234.0, 2345.0], [3000.5, 800.25], [611.3, 3377.7], [2500.0, 2500.0]])
 SCALEF = 0.17
@@ -91,8 +91,9 @@ def test_auto_resolution(marked):
 def test_missing_fullres_file_warns(marked, tmp_path):
     adata = marked[0].copy()
     adata.uns["spatial"]["lib"]["metadata"]["source_image_path"] = str(tmp_path / "gone.tif")
-    with pytest.warns(UserWarning, match="gone.tif not found"):
+    with pytest.warns(UserWarning, match="gone.tif not found") as caught:
         assert PatchExtractor.from_adata(adata, size=64).resolution == "hires"
+    assert caught[0].filename == __file__  # reported where from_adata was called
     with pytest.raises(OmibError, match="gone.tif .* does not exist"):
         PatchExtractor.from_adata(adata, resolution="fullres")
 
@@ -107,14 +108,6 @@ def test_outside_is_white_and_indexing():
     assert (extractor[1] == 0).all()
     assert extractor[[1, 0]].shape == (2, 3, 16, 16)
     assert extractor[0:1].shape == (1, 3, 16, 16)
-
-
-def test_identity_resampling():
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (50, 50, 3), dtype=np.uint8)
-    # a crop of side 10 on pixel-centred coordinates, resampled to 10 px, copies the pixels
-    patch = crop_resize(image, np.array([[24.5, 19.5]]), 10, 10)[0]
-    np.testing.assert_array_equal(patch, image[15:25, 20:30].transpose(2, 0, 1))
 
 
 def test_errors(marked, synthetic_adata):

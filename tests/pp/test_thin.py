@@ -44,6 +44,11 @@ def test_a_spot_is_thinned_the_same_whatever_the_order_or_the_other_spots(counts
     whole = thin_counts(counts, 1000, seed=1, spots=spots, genes=genes).toarray()
     order = np.random.default_rng(0).permutation(counts.shape[0])[:30]  # a shuffled subset
     gene_order = np.random.default_rng(1).permutation(counts.shape[1])
-    part = thin_counts(counts[order][:, gene_order], 1000, seed=1,
-                       spots=[spots[i] for i in order], genes=[genes[j] for j in gene_order])  # fmt: skip
+    part = thin_counts(
+        counts[order][:, gene_order],
+        1000,
+        seed=1,
+        spots=[spots[i] for i in order],
+        genes=[genes[j] for j in gene_order],
+    )
     np.testing.assert_array_equal(part.toarray(), whole[order][:, gene_order])

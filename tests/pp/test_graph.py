@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from omib_st.datasets.synthetic_visium import _lattice
+from omib_st.datasets.lattice import lattice
 from omib_st.errors import OmibError
 from omib_st.pp import spatial_graph, spatial_neighbors
 
 
 def _hex(n_rows=12, n_cols=14):
-    rows, cols, xy = _lattice(n_rows, n_cols)
+    rows, cols, xy = lattice(n_rows, n_cols)
     rng = np.random.default_rng(0)
     return rows, cols, xy * 3.6 + rng.normal(0, 2, xy.shape)  # full-res px with jitter
 
