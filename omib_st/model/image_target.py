@@ -108,30 +108,12 @@ class ImageTarget:
 
     # ------------------------------------------------------------------ raw features
     def raw(
-        self,
-        adata: AnnData,
-        extractor,
-        spots: np.ndarray,
-        *,
-        encoder: torch.nn.Module | None,
-        features: bool = False,
-        library_id: str | None = None,
-        source: Any = None,
+        self, adata: AnnData, extractor, spots: np.ndarray, **options: Any
     ) -> dict[str, np.ndarray]:
-        """Raw blocks of ``spots`` of one section (:func:`~omib_st.model.image_blocks.raw_blocks`
-        with this target's blocks, Reinhard statistics and fixed network)."""
-        return raw_blocks(
-            self.blocks,
-            self.stats,
-            self.network,
-            adata,
-            extractor,
-            spots,
-            encoder=encoder,
-            features=features,
-            library_id=library_id,
-            source=source,
-        )
+        """Raw blocks of ``spots`` of one section: :func:`~omib_st.model.image_blocks.raw_blocks`
+        (same keyword ``options``) with this target's blocks, Reinhard statistics and fixed
+        network."""
+        return raw_blocks(self.blocks, self.stats, self.network, adata, extractor, spots, **options)
 
     # ------------------------------------------------------------------ statistics
     def fit_stain(self, extractors: Sequence, spots: Sequence[np.ndarray]) -> None:

@@ -151,7 +151,7 @@ def _read_config(path: Path) -> DetectorConfig:
     try:
         return from_dict(DetectorConfig, yaml.safe_load((path / CONFIG).read_text()))
     except yaml.YAMLError as err:
-        first = (str(err).splitlines() or [type(err).__name__])[0]
+        first = _first_line(err)
         raise OmibError(f"{path / CONFIG} is not plain YAML ({first})", "refit the model") from None
 
 
@@ -181,7 +181,7 @@ def _read_weights(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
     except Exception as err:  # refused pickle content, or not a torch file at all
-        first = (str(err).splitlines() or [type(err).__name__])[0]
+        first = _first_line(err)
         raise OmibError(
             f"{path / WEIGHTS} cannot be loaded as plain tensors ({type(err).__name__}: "
             f"{first[:200]})",
@@ -201,9 +201,14 @@ def _restore_weights(detector: Any, saved: dict[str, Any], path: Path) -> None:
         detector.module = detector._build(initial_weights=False)
         detector.module.load_state_dict(saved["module"])
     except (KeyError, TypeError, AttributeError, RuntimeError) as err:
-        first = (str(err).splitlines() or [type(err).__name__])[0]
+        first = _first_line(err)
         raise OmibError(
             f"{path / WEIGHTS} does not fit {META} and {CONFIG} ({type(err).__name__}: "
             f"{first[:200]})",
             "refit the model",
         ) from None
+
+
+def _first_line(err: BaseException) -> str:
+    """The first line of an error's message (its type's name when the message is empty)."""
+    return (str(err).splitlines() or [type(err).__name__])[0]
