@@ -18,9 +18,19 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "benchmarks", "config", "datasets", "io", "model", "module", "nn", "pl", "pp", "scoring",
-    "tl", "train",
-)  # fmt: skip
+    "benchmarks",
+    "config",
+    "datasets",
+    "io",
+    "model",
+    "module",
+    "nn",
+    "pl",
+    "pp",
+    "scoring",
+    "tl",
+    "train",
+)
 
 __all__ = ["__version__", *_SUBMODULES]
 

@@ -56,10 +56,13 @@ def core_overrides(args: argparse.Namespace) -> dict:
 
 def add_set_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="any other setting, dotted for nested ones (e.g. n_fft=512, mi.steps=100); "
         "VALUE is read as YAML; repeatable",
-    )  # fmt: skip
+    )
 
 
 def parse_set(items: list[str]) -> dict:

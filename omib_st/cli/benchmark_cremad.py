@@ -22,10 +22,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "split carved from train.csv; report test accuracy and macro-F1.",
     )
     parser.add_argument(
-        "--data", type=Path, required=True,
+        "--data",
+        type=Path,
+        required=True,
         help="folder with train.csv and test.csv (no header, clip,LABEL rows), and by default "
         "AudioWAV/<clip>.wav and visual/Image-01-FPS/<clip>/*.jpg",
-    )  # fmt: skip
+    )
     parser.add_argument("--audio-dir", type=Path, help="WAV folder (default DATA/AudioWAV)")
     parser.add_argument(
         "--visual-dir", type=Path, help="folder holding Image-NN-FPS/ (default DATA/visual)"
@@ -51,10 +53,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def overrides(args: argparse.Namespace) -> dict:
     """Dotted :class:`CremadConfig` overrides from the flags given."""
     changes = core_overrides(args)
-    for flag, key in (("fps", "fps"), ("frames", "frames"), ("backbone", "backbone"),
-                      ("image_size", "image_size"), ("spectrogram", "spectrogram"),
-                      ("batch_size", "train.batch_size"), ("lr", "train.lr"),
-                      ("workers", "train.num_workers")):  # fmt: skip
+    for flag, key in (
+        ("fps", "fps"),
+        ("frames", "frames"),
+        ("backbone", "backbone"),
+        ("image_size", "image_size"),
+        ("spectrogram", "spectrogram"),
+        ("batch_size", "train.batch_size"),
+        ("lr", "train.lr"),
+        ("workers", "train.num_workers"),
+    ):
         if getattr(args, flag) is not None:
             changes[key] = getattr(args, flag)
     if args.modalities is not None:
@@ -73,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
     record = run_cremad(args.data, config, audio_dir=args.audio_dir, visual_dir=args.visual_dir)
     skipped = record["skipped"]
     if any(skipped.values()):
-        print(f"skipped clips missing on disk: {skipped['train']} in train.csv, "
-              f"{skipped['test']} in test.csv")  # fmt: skip
+        print(
+            f"skipped clips missing on disk: {skipped['train']} in train.csv, "
+            f"{skipped['test']} in test.csv"
+        )
     print_record(record)
     if args.out is not None:
         write_json(args.out, record)

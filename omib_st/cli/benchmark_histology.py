@@ -8,9 +8,16 @@ from pathlib import Path
 from omib_st.cli.benchmark import add_set_argument, parse_set
 
 _METHODS = (
-    "knn_color", "knn_descriptors", "knn_cnn", "knn_color_reinhard", "knn_descriptors_reinhard",
-    "knn_cnn_reinhard", "omib_image", "omib_fused", "omib_expression",
-)  # fmt: skip
+    "knn_color",
+    "knn_descriptors",
+    "knn_cnn",
+    "knn_color_reinhard",
+    "knn_descriptors_reinhard",
+    "knn_cnn_reinhard",
+    "omib_image",
+    "omib_fused",
+    "omib_expression",
+)
 _DEFAULT = _METHODS
 
 
@@ -26,22 +33,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "table.md, scores.csv.gz and features/ into --out (and robustness.csv / .md with "
         "--robustness).",
     )
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/her2st"),
-                        help="her2st folder (images/, clusters/, counts/, spots/, labels/)")  # fmt: skip
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("../shared/data/her2st"),
+        help="her2st folder (images/, clusters/, counts/, spots/, labels/)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/histology"))
     parser.add_argument(
-        "--methods", nargs="+", choices=_METHODS, default=list(_DEFAULT), metavar="METHOD",
+        "--methods",
+        nargs="+",
+        choices=_METHODS,
+        default=list(_DEFAULT),
+        metavar="METHOD",
         help=f"any of {', '.join(_METHODS)} (default: all: the six baselines and the three "
         "omib-st models in one run)",
-    )  # fmt: skip
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--targets", nargs="+", metavar="SECTION",
-                        help="target sections (default: every section found, A1 last)")  # fmt: skip
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke-test preset for the omib-st methods; not a result")  # fmt: skip
-    parser.add_argument("--robustness", action="store_true",
-                        help="also measure how stain perturbations move the normal spots' "
-                        "descriptor-kNN scores")  # fmt: skip
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        metavar="SECTION",
+        help="target sections (default: every section found, A1 last)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke-test preset for the omib-st methods; not a result",
+    )
+    parser.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also measure how stain perturbations move the normal spots' descriptor-kNN scores",
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     add_set_argument(parser)
     parser.set_defaults(run=run)
@@ -59,9 +83,14 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore", InvertedScoreWarning)  # the table shows it
     table, _ = run_benchmark(
-        args.data, methods=args.methods, seeds=args.seeds, targets=args.targets, quick=args.quick,
-        overrides=parse_set(args.set), out=args.out,
-    )  # fmt: skip
+        args.data,
+        methods=args.methods,
+        seeds=args.seeds,
+        targets=args.targets,
+        quick=args.quick,
+        overrides=parse_set(args.set),
+        out=args.out,
+    )
     print()
     print(summary_markdown(table))
     if args.robustness:

@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--models", nargs="+", choices=_MODELS, default=list(_MODELS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--size", type=int, nargs=2, default=(40, 50), metavar=("ROWS", "COLS"))
-    parser.add_argument("--config", metavar="YAML", help="detector configuration (default: the demo's)")
+    parser.add_argument(
+        "--config", metavar="YAML", help="detector configuration (default: the demo's)"
+    )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--out", type=Path, default=Path("results/lesions"))
     add_set_argument(parser)

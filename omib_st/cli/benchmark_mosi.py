@@ -22,17 +22,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "split; report Acc-7, Acc-2 / F1 (non-zero and has-zero), MAE and correlation on test.",
     )
     parser.add_argument(
-        "--data", type=Path, required=True,
+        "--data",
+        type=Path,
+        required=True,
         help="MMSA pickle (train/valid/test dicts, e.g. aligned_50.pkl) or MAG-BERT mosi.pkl",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--modalities", help="two or three of text,audio,vision (OMIB; the first is the "
+        "--modalities",
+        help="two or three of text,audio,vision (OMIB; the first is the "
         "reference) or one (unimodal baseline); default text,audio,vision",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--text", choices=("auto", "features", "tokens"),
+        "--text",
+        choices=("auto", "features", "tokens"),
         help="MMSA text: BERT features (text) or token ids (text_bert) with a learned embedding",
-    )  # fmt: skip
+    )
     parser.add_argument("--encoder", choices=("transformer", "lstm"), help="sequence encoder")
     parser.add_argument("--loss", choices=("mse", "l1"), help="regression loss (mse)")
     parser.add_argument("--batch-size", type=int)
@@ -47,8 +51,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def overrides(args: argparse.Namespace) -> dict:
     """Dotted :class:`MosiConfig` overrides from the flags given."""
     changes = core_overrides(args)
-    for flag, key in (("text", "text"), ("encoder", "encoder"), ("loss", "loss"),
-                      ("batch_size", "train.batch_size"), ("lr", "train.lr")):  # fmt: skip
+    for flag, key in (
+        ("text", "text"),
+        ("encoder", "encoder"),
+        ("loss", "loss"),
+        ("batch_size", "train.batch_size"),
+        ("lr", "train.lr"),
+    ):
         if getattr(args, flag) is not None:
             changes[key] = getattr(args, flag)
     if args.modalities is not None:

@@ -16,9 +16,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "peak host memory (RSS) and peak GPU memory. Writes perf.csv and perf.md into --out.",
     )
     parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[5000, 50000, 500000], metavar="N",
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[5000, 50000, 500000],
+        metavar="N",
         help="section sizes in spots (5000 50000 500000)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--fit-spots", type=int, default=2000, help="reference spots to train on (train.max_spots)"
     )
@@ -33,19 +37,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch CPU threads in each phase")
     parser.add_argument(
-        "--ordered", action="store_true",
+        "--ordered",
+        action="store_true",
         help="keep spots in lattice order (default: random order, like Space Ranger barcodes)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--in-process", action="store_true",
+        "--in-process",
+        action="store_true",
         help="run the phases in this process (peak memory then covers all of them)",
-    )  # fmt: skip
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the generated h5ad files")
     parser.add_argument(
-        "--her2st", type=Path, metavar="DIR",
+        "--her2st",
+        type=Path,
+        metavar="DIR",
         help="her2st folder for the fixed row: `omib-st fit` on its six labelled sections with "
         "the defaults (e.g. ../shared/data/her2st)",
-    )  # fmt: skip
+    )
     parser.add_argument("--out", type=Path, default=Path("results/perf"))
     parser.set_defaults(run=run)
 
@@ -84,11 +92,20 @@ def run(args: argparse.Namespace) -> int:
             tmp.write_text(text)
         print(text)
     rows = run_perf(
-        args.sizes, args.out, fit_spots=args.fit_spots, config=config, image=not args.no_image,
-        model=args.model, device=args.device, seed=args.seed, threads=args.threads,
-        shuffle=not args.ordered, isolate=not args.in_process, keep_data=args.keep_data,
+        args.sizes,
+        args.out,
+        fit_spots=args.fit_spots,
+        config=config,
+        image=not args.no_image,
+        model=args.model,
+        device=args.device,
+        seed=args.seed,
+        threads=args.threads,
+        shuffle=not args.ordered,
+        isolate=not args.in_process,
+        keep_data=args.keep_data,
         command="omib-st benchmark perf " + " ".join(_argv(args)),
-    )  # fmt: skip
+    )
     print((args.out / "perf.md").read_text())
     print(f"wrote {args.out}/perf.csv, perf.md ({len(rows)} sizes)")
     return 0

@@ -26,9 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--beta-sweep", action="store_true", help="also run OMIB at β = s × M_u for --beta-scales"
     )
     parser.add_argument(
-        "--beta-scales", type=float, nargs="+", default=[0.1, 0.5, 1.0, 2.0, 10.0, 100.0],
+        "--beta-scales",
+        type=float,
+        nargs="+",
+        default=[0.1, 0.5, 1.0, 2.0, 10.0, 100.0],
         help="β / M_u points of the sweep (0.1 0.5 1 2 10 100)",
-    )  # fmt: skip
+    )
     parser.add_argument("--out", type=Path, default=Path("results/synthetic"))
     parser.add_argument("--quick", action="store_true", help="tiny data and few epochs (smoke)")
     parser.add_argument("--n-train", type=int, help="training samples per setting")
@@ -51,9 +54,15 @@ def run(args: argparse.Namespace) -> int:
         overrides["n_train"] = args.n_train
     seeds = range(args.seed, args.seed + args.seeds)
     table = run_table(
-        args.setting, args.methods, seeds, beta_scales=args.beta_scales if args.beta_sweep else None,
-        beta_scale=scale, out=args.out, quick=args.quick, **overrides,
-    )  # fmt: skip
+        args.setting,
+        args.methods,
+        seeds,
+        beta_scales=args.beta_scales if args.beta_sweep else None,
+        beta_scale=scale,
+        out=args.out,
+        quick=args.quick,
+        **overrides,
+    )
     print(summary_markdown(table))
     print(f"wrote {args.out}/table.csv, table.md, accuracy_vs_beta.png ({len(table)} runs)")
     return 0

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from omib_st.cli._common import Files, check_seed, output, summary, write_outputs
+    from omib_st.cli._arguments import check_seed
+    from omib_st.cli._files import Files, output
+    from omib_st.cli._outputs import summary, write_outputs
 
     check_seed(args.seed)
     out = Path(args.out)
@@ -51,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     )
     config = om.config.load_config(DEMO_CONFIG)
     config = om.config.replace(config, **{"train.seed": args.seed, "train.device": args.device})
-    print(f"omib-st demo: {sample.n_obs}-spot synthetic section, lesions visible in both modalities, in "
-          "expression only and in the image only; training on a lesion-free reference section")  # fmt: skip
+    print(
+        f"omib-st demo: {sample.n_obs}-spot synthetic section, lesions visible in both modalities, in "
+        "expression only and in the image only; training on a lesion-free reference section"
+    )
     start = time.perf_counter()
     detector = om.model.OmibDetector(config).fit(reference)
     om.tl.detect(sample, model=detector)
@@ -66,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         keep = (sample.obs["lesion"] == kind).to_numpy() | ~truth
         if (sample.obs["lesion"] == kind).any():
             per_kind.append(f"{kind} {roc_auc_score(truth[keep], scores[keep]):.3f}")
-    print(f"  {summary(sample)}\n  AUC against the planted lesions: {roc_auc_score(truth, scores):.3f} "
-          f"(per lesion kind: {', '.join(per_kind)}); fit + score took {elapsed:.0f} s\n"
-          f"  wrote {h5ad}\n  wrote {png}")  # fmt: skip
+    print(
+        f"  {summary(sample)}\n  AUC against the planted lesions: {roc_auc_score(truth, scores):.3f} "
+        f"(per lesion kind: {', '.join(per_kind)}); fit + score took {elapsed:.0f} s\n"
+        f"  wrote {h5ad}\n  wrote {png}"
+    )
     return 0

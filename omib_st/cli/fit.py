@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from omib_st.cli._common import add_common, add_reference_choice, is_main_process
+from omib_st.cli._arguments import add_common, add_reference_choice
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "fit", help="train on normal reference sections (or annotated ones: --label-key) and save "
+        "fit",
+        help="train on normal reference sections (or annotated ones: --label-key) and save "
         "the model",
     )
     parser.add_argument("references", nargs="+", metavar="REF")
@@ -25,14 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from omib_st.cli._common import (
-        Files,
-        build_config,
-        check_label_arguments,
-        check_seed,
-        checkpoint_output,
-        output,
-    )
+    from omib_st.cli._arguments import build_config, check_label_arguments, check_seed
+    from omib_st.cli._files import Files, checkpoint_output, output
+    from omib_st.cli._outputs import is_main_process
 
     check_label_arguments(args)
     check_seed(args.seed)
@@ -46,18 +42,30 @@ def run(args: argparse.Namespace) -> int:
     from omib_st.model import OmibDetector
 
     detector = OmibDetector(config).fit(
-        references, normal_key=args.normal_key, normal_values=args.normal_values,
-        use_image=False if args.no_image else None, layer=args.layer, library_id=args.library_id,
-        resume=args.resume, label_key=args.label_key, positive=args.positive, ignore=args.ignore,
-    )  # fmt: skip
+        references,
+        normal_key=args.normal_key,
+        normal_values=args.normal_values,
+        use_image=False if args.no_image else None,
+        layer=args.layer,
+        library_id=args.library_id,
+        resume=args.resume,
+        label_key=args.label_key,
+        positive=args.positive,
+        ignore=args.ignore,
+    )
     if not is_main_process():
         return 0
     files.check(files.outputs[:1])
     detector.save(args.out, force=args.force)
     t = detector.training
-    classes = (f" ({t['n_train_positive']} positive, {t['n_train_negative']} negative; supervised)"
-               if detector.mode == "supervised" else "")  # fmt: skip
-    print(f"omib-st fit: trained on {t['n_train_spots']} spots{classes} of {t['n_reference_sections']} section(s), "
-          f"{len(detector.genes)} genes, modalities {'+'.join(detector.modalities)}, "
-          f"β = {t['bound'].get('beta', float('nan')):.3g}\n  wrote {args.out}")  # fmt: skip
+    classes = (
+        f" ({t['n_train_positive']} positive, {t['n_train_negative']} negative; supervised)"
+        if detector.mode == "supervised"
+        else ""
+    )
+    print(
+        f"omib-st fit: trained on {t['n_train_spots']} spots{classes} of {t['n_reference_sections']} section(s), "
+        f"{len(detector.genes)} genes, modalities {'+'.join(detector.modalities)}, "
+        f"β = {t['bound'].get('beta', float('nan')):.3g}\n  wrote {args.out}"
+    )
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from omib_st.cli._common import add_common
+from omib_st.cli._arguments import add_common
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,17 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
-    from omib_st.cli._common import (
-        Files,
-        check_device,
-        check_seed,
-        load_model,
-        output,
-        output_for,
-        refuse_config_with_model,
-        summary,
-        write_outputs,
-    )
+    from omib_st.cli._arguments import check_device, check_seed, refuse_config_with_model
+    from omib_st.cli._files import Files, load_model, output, output_for
+    from omib_st.cli._outputs import summary, write_outputs
     from omib_st.errors import OmibError
 
     if args.out and len(args.samples) > 1:

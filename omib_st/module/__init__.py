@@ -8,6 +8,16 @@ from omib_st.module.omib import OMIB, OMIBOutput
 from omib_st.module.tasks import FUSED, Classification, OneClass, Regression, Task
 
 __all__ = [
-    "FUSED", "OMIB", "BetaBound", "Classification", "DynamicWeights", "Likelihood", "LossOutput",
-    "OMIBOutput", "OneClass", "Regression", "Task", "estimate_beta_bound",
-]  # fmt: skip
+    "FUSED",
+    "OMIB",
+    "BetaBound",
+    "Classification",
+    "DynamicWeights",
+    "Likelihood",
+    "LossOutput",
+    "OMIBOutput",
+    "OneClass",
+    "Regression",
+    "Task",
+    "estimate_beta_bound",
+]

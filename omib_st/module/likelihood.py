@@ -35,7 +35,10 @@ def nb_nll(counts: Tensor, mean: Tensor, theta: Tensor, *, constants: bool = Tru
     """Elementwise −log NB(counts | mean, dispersion θ) (the scvi-tools parameterisation);
     ``constants=False`` leaves out the terms that do not depend on ``mean``."""
     log_theta_mu = torch.log(theta + mean + 1e-8)
-    nll = -(theta * (torch.log(theta + 1e-8) - log_theta_mu) + counts * (torch.log(mean + 1e-8) - log_theta_mu))
+    nll = -(
+        theta * (torch.log(theta + 1e-8) - log_theta_mu)
+        + counts * (torch.log(mean + 1e-8) - log_theta_mu)
+    )
     if constants:
         nll = nll - torch.lgamma(counts + theta) + torch.lgamma(theta) + torch.lgamma(counts + 1)
     return nll
@@ -105,7 +108,9 @@ class Likelihood(Task):
             out[name] = nll.mean(-1)
         return out
 
-    def loss(self, prediction: Tensor, target: dict[str, Tensor] | None, head: str = FUSED) -> Tensor:
+    def loss(
+        self, prediction: Tensor, target: dict[str, Tensor] | None, head: str = FUSED
+    ) -> Tensor:
         parts = self.evidence(prediction, target, constants=False)
         return torch.stack(list(parts.values())).sum(0).mean()
 
@@ -125,6 +130,9 @@ class Likelihood(Task):
     def predict(self, prediction: Tensor) -> Tensor:
         """The expected value of every part (proportions for ``nb``), concatenated."""
         return torch.cat(
-            [torch.softmax(v, -1) if self.parts[n][0] == "nb" else v
-             for n, v in self.split(prediction).items()], dim=-1,
-        )  # fmt: skip
+            [
+                torch.softmax(v, -1) if self.parts[n][0] == "nb" else v
+                for n, v in self.split(prediction).items()
+            ],
+            dim=-1,
+        )

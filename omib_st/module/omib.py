@@ -77,9 +77,14 @@ class OMIB(nn.Module):
         )
         if config.fusion == "cross_attention":
             self.fusion = CrossAttentionFusion(
-                self.modalities, d_zeta, d_xi, n_tokens=config.n_tokens, n_heads=config.n_heads,
-                n_layers=config.n_layers, dropout=config.dropout,
-            )  # fmt: skip
+                self.modalities,
+                d_zeta,
+                d_xi,
+                n_tokens=config.n_tokens,
+                n_heads=config.n_heads,
+                n_layers=config.n_layers,
+                dropout=config.dropout,
+            )
         else:
             self.fusion = ConcatFusion(self.modalities, d_zeta, d_xi)
         self.fused_head = MLP(d_xi, task.out_dim, (head_hidden,), bias=bias)
@@ -101,9 +106,12 @@ class OMIB(nn.Module):
             {m: MLP(d_xi, d, (head_hidden,)) for m, d in dims.items()}
         )
         self.weights = DynamicWeights(
-            len(self.modalities), momentum=config.r_momentum, r_min=config.r_min,
-            r_max=config.r_max, enabled=config.dynamic_r,
-        )  # fmt: skip
+            len(self.modalities),
+            momentum=config.r_momentum,
+            r_min=config.r_min,
+            r_max=config.r_max,
+            enabled=config.dynamic_r,
+        )
         self.register_buffer("beta", torch.tensor(float("nan")))
 
     def encode(self, inputs: dict[str, Any]) -> dict[str, Tensor]:
@@ -146,9 +154,14 @@ class OMIB(nn.Module):
         }
         recon = {m: dec(xi) for m, dec in self.fused_decoders.items()}
         return OMIBOutput(
-            z=z, branch=branch, prediction=self.fused_head(xi), xi=xi, mu=mu, logvar=logvar,
+            z=z,
+            branch=branch,
+            prediction=self.fused_head(xi),
+            xi=xi,
+            mu=mu,
+            logvar=logvar,
             reconstruction=recon or None,
-        )  # fmt: skip
+        )
 
     def loss(
         self,
@@ -178,8 +191,10 @@ class OMIB(nn.Module):
                     output, extra, self.training if update_r is None else update_r
                 )
         if output.reconstruction and reconstruction is not None:
-            errors = {m: F.mse_loss(output.reconstruction[m].float(), reconstruction[m].float())
-                      for m in output.reconstruction}  # fmt: skip
+            errors = {
+                m: F.mse_loss(output.reconstruction[m].float(), reconstruction[m].float())
+                for m in output.reconstruction
+            }
             extra.update({f"reconstruction_{m}": v.detach() for m, v in errors.items()})
             parts["reconstruction"] = (
                 self.config.reconstruction_weight * torch.stack(list(errors.values())).sum()
@@ -187,14 +202,20 @@ class OMIB(nn.Module):
         return LossOutput(total=torch.stack(list(parts.values())).sum(), parts=parts, extra=extra)
 
     def _kl_term(self, output: OMIBOutput, extra: dict[str, Tensor], update_r: bool) -> Tensor:
-        kl = torch.stack([gaussian_kl(output.mu[m].float(), output.logvar[m].float()).mean()
-                          for m in self.modalities])  # fmt: skip
+        kl = torch.stack(
+            [
+                gaussian_kl(output.mu[m].float(), output.logvar[m].float()).mean()
+                for m in self.modalities
+            ]
+        )
         if update_r:
             with torch.no_grad():
-                divergences = torch.stack([
-                    self.task.divergence(output.branch[m], output.prediction, head=m)
-                    for m in self.modalities
-                ])  # fmt: skip
+                divergences = torch.stack(
+                    [
+                        self.task.divergence(output.branch[m], output.prediction, head=m)
+                        for m in self.modalities
+                    ]
+                )
             self.weights.update(divergences)
             extra.update({f"D_{m}": d.mean() for m, d in zip(self.modalities, divergences)})
         r = self.weights.r

@@ -60,7 +60,9 @@ class Classification(Task):
         if class_weights is not None:
             weights = torch.as_tensor(class_weights, dtype=torch.float32).clone()
             if weights.shape != (n_classes,) or not bool((weights > 0).all()):
-                raise ValueError(f"class_weights must be {n_classes} positive numbers, got {weights}")
+                raise ValueError(
+                    f"class_weights must be {n_classes} positive numbers, got {weights}"
+                )
         self.register_buffer("class_weight", weights)  # None: unweighted, not in the state dict
 
     def loss(self, prediction: Tensor, target: Tensor | None, head: str = FUSED) -> Tensor:

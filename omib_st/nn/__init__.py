@@ -11,6 +11,16 @@ from omib_st.nn.mlp import MLP
 from omib_st.nn.sequence_encoder import SequenceEncoder
 
 __all__ = [
-    "MINE", "MLP", "ConcatFusion", "GraphEncoder", "ImageEncoder", "CrossAttentionBlock", "CrossAttentionFusion",
-    "MutualInformationEstimator", "SequenceEncoder", "VariationalBottleneck", "donsker_varadhan", "gaussian_kl",
-]  # fmt: skip
+    "MINE",
+    "MLP",
+    "ConcatFusion",
+    "GraphEncoder",
+    "ImageEncoder",
+    "CrossAttentionBlock",
+    "CrossAttentionFusion",
+    "MutualInformationEstimator",
+    "SequenceEncoder",
+    "VariationalBottleneck",
+    "donsker_varadhan",
+    "gaussian_kl",
+]

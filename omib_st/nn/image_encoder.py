@@ -51,16 +51,21 @@ def checkpoint_folder(path: str | Path) -> tuple[Path, str | None, dict, dict]:
     path = Path(path)
     config_file = path / "config.json"
     if not config_file.is_file():
-        raise OmibError(f"checkpoint folder {path} has no config.json",
-                        "give the weights file itself, or the model's downloaded folder")  # fmt: skip
+        raise OmibError(
+            f"checkpoint folder {path} has no config.json",
+            "give the weights file itself, or the model's downloaded folder",
+        )
     config = json.loads(config_file.read_text())
     weights = next((path / name for name in WEIGHT_FILES if (path / name).is_file()), None)
     if weights is None:
-        raise OmibError(f"checkpoint folder {path} has none of {', '.join(WEIGHT_FILES)}",
-                        "download the weights file into it")  # fmt: skip
+        raise OmibError(
+            f"checkpoint folder {path} has none of {', '.join(WEIGHT_FILES)}",
+            "download the weights file into it",
+        )
     model_args = {k: _resolve_layer(v) for k, v in (config.get("model_args") or {}).items()}
-    pretrained_cfg = {k: v for k, v in (config.get("pretrained_cfg") or {}).items()
-                      if k not in _REMOTE_KEYS}  # fmt: skip
+    pretrained_cfg = {
+        k: v for k, v in (config.get("pretrained_cfg") or {}).items() if k not in _REMOTE_KEYS
+    }
     return weights, config.get("architecture"), model_args, pretrained_cfg
 
 
@@ -126,8 +131,14 @@ class ImageEncoder(nn.Module):
         std: tuple[float, ...] | None = None,
     ):
         super().__init__()
-        self.backbone = _create(backbone, in_chans, pretrained, weights, model_kwargs,
-                                {k: v for k, v in (("mean", mean), ("std", std)) if v is not None})  # fmt: skip
+        self.backbone = _create(
+            backbone,
+            in_chans,
+            pretrained,
+            weights,
+            model_kwargs,
+            {k: v for k, v in (("mean", mean), ("std", std)) if v is not None},
+        )
         self.freeze, self.channels_last = freeze, channels_last
         if channels_last:
             self.backbone.to(memory_format=torch.channels_last)
@@ -154,8 +165,9 @@ class ImageEncoder(nn.Module):
         if images.dtype == torch.uint8:
             images = (images.float() / 255.0 - self.mean) / self.std
         if self.input_size is not None and images.shape[-2:] != (self.input_size,) * 2:
-            images = nn.functional.interpolate(images, size=(self.input_size,) * 2,
-                                               mode="bilinear", antialias=True)  # fmt: skip
+            images = nn.functional.interpolate(
+                images, size=(self.input_size,) * 2, mode="bilinear", antialias=True
+            )
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return self.backbone(images)

@@ -71,9 +71,13 @@ class SequenceEncoder(nn.Module):
             width = hidden_dim
         else:
             self.body = nn.LSTM(
-                hidden_dim, hidden_dim, n_layers, batch_first=True, bidirectional=True,
+                hidden_dim,
+                hidden_dim,
+                n_layers,
+                batch_first=True,
+                bidirectional=True,
                 dropout=dropout if n_layers > 1 else 0.0,
-            )  # fmt: skip
+            )
             width = 2 * hidden_dim
         self.project = nn.Linear(width, out_dim)
 

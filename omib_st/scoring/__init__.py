@@ -9,4 +9,12 @@ from omib_st.scoring.threshold import (
     quantile_threshold,
 )
 
-__all__ = ["combine", "mixture_threshold", "multiotsu_threshold", "otsu_threshold", "quantile_threshold", "robust_stats", "smooth_scores"]
+__all__ = [
+    "combine",
+    "mixture_threshold",
+    "multiotsu_threshold",
+    "otsu_threshold",
+    "quantile_threshold",
+    "robust_stats",
+    "smooth_scores",
+]

@@ -47,8 +47,10 @@ def combine(
     """Anomaly score from each part's robust z-score against the reference: their maximum
     (a spot abnormal in any one view scores high) or their mean."""
     shift = 0.0 if covariate is None else np.asarray(covariate, dtype=np.float64)
-    z = np.stack([
-        (parts[name] - intercept - slope * shift) / spread
-        for name, (intercept, slope, spread) in stats.items()
-    ])  # fmt: skip
+    z = np.stack(
+        [
+            (parts[name] - intercept - slope * shift) / spread
+            for name, (intercept, slope, spread) in stats.items()
+        ]
+    )
     return z.max(axis=0) if how == "max" else z.mean(axis=0)

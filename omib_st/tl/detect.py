@@ -35,53 +35,46 @@ def detect(
 ) -> AnnData | None:
     """Score every spot of ``adata`` for anomalous tissue (expression + H&E through OMIB).
 
-    The model is chosen, in this order, from: ``model`` (an :class:`~omib_st.model.OmibDetector`
-    or the folder of a saved one); ``reference`` (normal sections: one-class training on them);
+    The model comes from, in this order: ``model`` (an :class:`~omib_st.model.OmibDetector` or
+    the folder of a saved one); ``reference`` (normal sections: one-class training on them);
     ``normal_key``/``normal_values`` (known-normal spots of ``adata`` itself); otherwise the
     self-referenced mode trains on ``adata`` itself, drops the ``scoring.self_trim`` highest
-    scoring spots and trains again — the weakest mode, and it warns.
+    scoring spots and trains again — the weakest mode, and it warns. Supervised mode
+    (:mod:`omib_st.model.supervised`): with ``label_key`` and ``positive`` it trains OMIB's
+    classification task on the labelled spots of the ``reference`` sections, or else of
+    ``adata``: ``obs[label_key]`` in ``positive`` = anomalous, in ``ignore`` (or missing) = left
+    out of training, any other label = normal (not with ``normal_key`` or ``model``).
 
-    Supervised mode: with ``label_key`` and ``positive``, the model trains OMIB's classification
-    task on labelled spots (:mod:`omib_st.model.supervised`): those of the ``reference`` sections,
-    or, without ``reference``, the labelled spots of ``adata`` itself. A saved supervised model
-    (``model``) scores the same way.
+    ``adata`` has the Visium layout: raw counts, ``obsm["spatial"]`` and, for the image
+    modality, ``uns["spatial"][library_id]`` with images and scale factors. ``config``
+    (:class:`~omib_st.config.DetectorConfig`) is for training (ignored with ``model``);
+    ``use_image`` defaults to whether the reference (or sample) has an image.
 
-    Parameters
-    ----------
-    adata
-        Visium-layout AnnData: raw counts, ``obsm["spatial"]`` and, for the image modality,
-        ``uns["spatial"][library_id]`` with images and scale factors.
-    label_key, positive, ignore
-        Supervised training: ``obs[label_key]`` in ``positive`` = anomalous, in ``ignore`` (or
-        missing) = left out of training, any other label = normal. Not with ``normal_key``
-        or ``model``.
-    config
-        :class:`~omib_st.config.DetectorConfig` for training (ignored with ``model``).
-    use_image
-        Use the H&E modality; default: when the reference (or sample) has an image.
-    key_added
-        Prefix of the slots written.
-    copy
-        Return a modified copy instead of writing into ``adata``.
+    Writes into ``adata``, or into a copy it returns with ``copy=True`` (prefix ``key_added``):
 
-    Returns
-    -------
-    ``None``, or the copy when ``copy=True``. Writes:
-
-    - ``obs[f"{key_added}_score"]``: float, higher = more anomalous (supervised: the
-      probability of the positive class);
-    - ``obs[f"{key_added}_anomaly"]``: bool, from the label-free threshold (supervised:
-      probability > 0.5);
-    - ``obsm[f"X_{key_added}"]``: the fused representation ξ;
-    - ``uns[key_added]``: ``mode`` (``"one_class"`` or ``"supervised"``), ``source`` (how the
-      model was obtained: ``"model"``, ``"reference"``, ``"normal_key"``, ``"label_key"`` or
-      ``"self-referenced"``), resolved params, version, modalities, β, M_u, Ĥ/Î estimates,
-      r per modality, threshold, the reference statistics of the score and, with
-      ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to); plain
-      types.
+    - ``obs[f"{key_added}_score"]``: float, higher = more anomalous (supervised: the probability
+      of the positive class); ``obs[f"{key_added}_anomaly"]``: bool, from the label-free
+      threshold (supervised: probability > 0.5); ``obsm[f"X_{key_added}"]``: the fused ξ;
+    - ``uns[key_added]``, plain types: ``mode`` (``"one_class"`` or ``"supervised"``),
+      ``source`` (``"model"``, ``"reference"``, ``"normal_key"``, ``"label_key"`` or
+      ``"self-referenced"``), resolved params, version, modalities, β, M_u, Ĥ/Î estimates, r per
+      modality, threshold, the reference statistics of the score and, with
+      ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to).
     """
-    from omib_st.model import OmibDetector
+    _check_choice(model, reference, normal_key, label_key, positive, ignore)
+    target = adata.copy() if copy else adata
+    where = {"use_image": use_image, "layer": layer, "library_id": library_id}
+    labels = {"label_key": label_key, "positive": positive, "ignore": ignore}
+    detector, source = _detector(
+        target, model, reference, normal_key, normal_values, labels, config, where
+    )
+    result = detector.score(target, layer=layer, library_id=library_id)
+    _write(target, detector, result, source, key_added)
+    return target if copy else None
 
+
+def _check_choice(model, reference, normal_key, label_key, positive, ignore) -> None:
+    """One reference choice; labels only to train, and only with a label column."""
     given = [x is not None for x in (model, reference, normal_key)]
     if sum(given) > 1:
         raise OmibError(
@@ -98,50 +91,38 @@ def detect(
             "positive/ignore values were given without a label column",
             "add --label-key COL (label_key=...)",
         )
-    supervised = {"label_key": label_key, "positive": positive, "ignore": ignore}
-    target = adata.copy() if copy else adata
+
+
+def _detector(target, model, reference, normal_key, normal_values, labels, config, where):
+    """The detector of the reference choice, and the choice's name (``uns[key]["source"]``)."""
+    from omib_st.model import OmibDetector
+
+    supervised = labels if labels["label_key"] is not None else {}
     if model is not None:
-        detector = model if isinstance(model, OmibDetector) else OmibDetector.load(Path(model))
-        mode = "model"
-    elif reference is not None:
+        return model if isinstance(model, OmibDetector) else OmibDetector.load(Path(model)), "model"
+    if reference is not None:
         references = [reference] if isinstance(reference, AnnData) else list(reference)
-        _check_sample(target, references, config, use_image, layer, library_id)
+        _check_sample(target, references, config, **where)
+        return OmibDetector(config).fit(references, **where, **supervised), "reference"
+    if normal_key is not None:
         detector = OmibDetector(config).fit(
-            references,
-            use_image=use_image,
-            layer=layer,
-            library_id=library_id,
-            **(supervised if label_key is not None else {}),
+            target, normal_key=normal_key, normal_values=normal_values, **where
         )
-        mode = "reference"
-    elif normal_key is not None:
-        detector = OmibDetector(config).fit(
-            target,
-            normal_key=normal_key,
-            normal_values=normal_values,
-            use_image=use_image,
-            layer=layer,
-            library_id=library_id,
-        )
-        mode = "normal_key"
-    elif label_key is not None:
-        detector = OmibDetector(config).fit(
-            target, use_image=use_image, layer=layer, library_id=library_id, **supervised
-        )
-        mode = "label_key"
-    else:
-        warnings.warn(
-            "omib-st: no reference given; running the self-referenced mode (trains on the sample "
-            "itself with robust trimming), the weakest mode. Give normal reference sections, a "
-            "saved model or known-normal spots when you can.",
-            UserWarning,
-            stacklevel=2,
-        )
-        detector = _self_referenced(
-            target, config or DetectorConfig(), use_image, layer, library_id
-        )
-        mode = "self-referenced"
-    result = detector.score(target, layer=layer, library_id=library_id)
+        return detector, "normal_key"
+    if supervised:
+        return OmibDetector(config).fit(target, **where, **supervised), "label_key"
+    warnings.warn(
+        "omib-st: no reference given; running the self-referenced mode (trains on the sample "
+        "itself with robust trimming), the weakest mode. Give normal reference sections, a "
+        "saved model or known-normal spots when you can.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return _self_referenced(target, config or DetectorConfig(), **where), "self-referenced"
+
+
+def _write(target: AnnData, detector: Any, result: Any, source: str, key_added: str) -> None:
+    """The scores, labels, ξ and the record of the run, into ``target``."""
     target.obs[f"{key_added}_score"] = result.scores
     target.obs[f"{key_added}_anomaly"] = result.labels
     target.obsm[f"X_{key_added}"] = result.xi
@@ -149,7 +130,7 @@ def detect(
     target.uns[key_added] = _plain(
         {
             "mode": detector.mode,
-            "source": mode,
+            "source": source,
             "version": __version__,
             "params": to_dict(detector.config),
             "modalities": detector.modalities,
@@ -163,10 +144,9 @@ def detect(
             "n_train_spots": training.get("n_train_spots"),
         }
     )
-    return target if copy else None
 
 
-def _check_sample(adata, references, config, use_image, layer, library_id) -> None:
+def _check_sample(adata, references, config, *, use_image, layer, library_id) -> None:
     """Refuse a sample that cannot be scored before training on the references."""
     from omib_st.model.tissue_data import check_section, has_image
 
@@ -187,7 +167,7 @@ def _check_sample(adata, references, config, use_image, layer, library_id) -> No
     )
 
 
-def _self_referenced(adata, config, use_image, layer, library_id):
+def _self_referenced(adata, config, *, use_image, layer, library_id):
     from omib_st.config import replace
     from omib_st.model import OmibDetector
 

@@ -115,6 +115,11 @@ def make_loader(
     # The loader's own generator keeps iterator creation from drawing on the global RNG.
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
-        dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-        generator=generator, collate_fn=collate_fn, pin_memory=pin_memory,
-    )  # fmt: skip
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        generator=generator,
+        collate_fn=collate_fn,
+        pin_memory=pin_memory,
+    )

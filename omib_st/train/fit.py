@@ -139,59 +139,21 @@ def fit(
     ``KeyboardInterrupt`` (never ``SystemExit``) when interrupted.
     """
     accelerator = resolve_accelerator(config.device)
-    monitor = "val/main_loss" if val is not None else "train/main_loss"
-    all_callbacks: list[Callback] = list(callbacks or [])
+    all_callbacks = list(callbacks or [])
     if config.patience > 0:
+        monitor = "val/main_loss" if val is not None else "train/main_loss"
         all_callbacks.append(
             _MainStageEarlyStopping(monitor=monitor, patience=config.patience, strict=False)
         )
-    ckpt_path = None
-    if config.checkpoint_dir is not None:
-        directory = Path(config.checkpoint_dir)
-        last = directory / "last.ckpt"
-        all_callbacks.append(_EpochCheckpoint(last))
-        if resume and last.is_file():
-            ckpt_path = str(last)
-        elif not resume and last.exists():
-            raise OmibError(
-                f"{last} holds a checkpoint of an earlier run",
-                "continue it with --resume (resume=True), or empty train.checkpoint_dir",
-            )
-    elif resume:
-        raise OmibError(
-            "resume was requested without a checkpoint directory", "set train.checkpoint_dir"
-        )
+    ckpt_path = _checkpointing(config, resume, all_callbacks)
     if config.compile:
         for encoder in model.encoders.values():
             encoder.compile(dynamic=True)
     module = OMIBLightning(model, config, mi, run_id=run_id)
     with warnings.catch_warnings(), _quiet_lightning():
-        for message in (
-            ".*does not have many workers.*",
-            ".*LeafSpec.*",
-            ".*smaller than the logging interval.*",
-            ".*all_gather is deprecated.*",
-            ".*module\\(s\\) in eval mode.*",  # a frozen backbone is kept in eval mode
-        ):
+        for message in _IGNORED_WARNINGS:
             warnings.filterwarnings("ignore", message=message)
-        trainer = L.Trainer(
-            accelerator=accelerator,
-            devices=config.devices,
-            num_nodes=config.num_nodes,
-            strategy=resolve_strategy(config.strategy, config.devices, config.num_nodes),
-            precision=resolve_precision(config.precision, accelerator),
-            max_epochs=config.warmup_epochs + config.max_epochs,
-            min_epochs=config.warmup_epochs + min(config.min_epochs, config.max_epochs),
-            deterministic=accelerator == "cpu",
-            callbacks=all_callbacks,
-            logger=False,
-            enable_checkpointing=config.checkpoint_dir is not None,
-            enable_progress_bar=config.progress_bar,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            plugins=[_AtomicCheckpointIO()] if config.checkpoint_dir is not None else None,
-            **(trainer_kwargs or {}),
-        )
+        trainer = _trainer(config, accelerator, all_callbacks, trainer_kwargs)
         start = time.perf_counter()
         with _own_random_state(), _interrupt_as_keyboard_interrupt(trainer):
             L.seed_everything(config.seed, workers=True, verbose=False)
@@ -199,6 +161,64 @@ def fit(
         seconds = time.perf_counter() - start
     stopped = any(isinstance(c, EarlyStopping) and c.stopped_epoch > 0 for c in trainer.callbacks)
     return FitResult(module.bound, module.history, trainer.current_epoch, stopped, seconds)
+
+
+_IGNORED_WARNINGS = (
+    ".*does not have many workers.*",
+    ".*LeafSpec.*",
+    ".*smaller than the logging interval.*",
+    ".*all_gather is deprecated.*",
+    ".*module\\(s\\) in eval mode.*",  # a frozen backbone is kept in eval mode
+)
+"""Lightning's warnings about choices made on purpose here."""
+
+
+def _checkpointing(config: TrainConfig, resume: bool, callbacks: list[Callback]) -> str | None:
+    """Add the per-epoch checkpoint to ``callbacks``; the checkpoint to resume from, if any."""
+    if config.checkpoint_dir is None:
+        if resume:
+            raise OmibError(
+                "resume was requested without a checkpoint directory", "set train.checkpoint_dir"
+            )
+        return None
+    last = Path(config.checkpoint_dir) / "last.ckpt"
+    callbacks.append(_EpochCheckpoint(last))
+    if resume and last.is_file():
+        return str(last)
+    if not resume and last.exists():
+        raise OmibError(
+            f"{last} holds a checkpoint of an earlier run",
+            "continue it with --resume (resume=True), or empty train.checkpoint_dir",
+        )
+    return None
+
+
+def _trainer(
+    config: TrainConfig,
+    accelerator: str,
+    callbacks: list[Callback],
+    trainer_kwargs: dict[str, Any] | None,
+) -> L.Trainer:
+    """The Lightning Trainer of the two stages (max and min epochs count both)."""
+    checkpoints = config.checkpoint_dir is not None
+    return L.Trainer(
+        accelerator=accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=resolve_strategy(config.strategy, config.devices, config.num_nodes),
+        precision=resolve_precision(config.precision, accelerator),
+        max_epochs=config.warmup_epochs + config.max_epochs,
+        min_epochs=config.warmup_epochs + config.min_epochs,
+        deterministic=accelerator == "cpu",
+        callbacks=callbacks,
+        logger=False,
+        enable_checkpointing=checkpoints,
+        enable_progress_bar=config.progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        plugins=[_AtomicCheckpointIO()] if checkpoints else None,
+        **(trainer_kwargs or {}),
+    )
 
 
 @contextmanager

@@ -178,9 +178,14 @@ class OMIBLightning(L.LightningModule):
         )
         z = {m: collected[f"z:{m}"] for m in self.model.modalities}
         estimator = MINE(
-            hidden_dim=mi.hidden_dim, steps=mi.steps, batch_size=mi.batch_size, lr=mi.lr,
-            ema_momentum=mi.ema_momentum, eval_fraction=mi.eval_fraction, seed=self.train_config.seed,
-        )  # fmt: skip
+            hidden_dim=mi.hidden_dim,
+            steps=mi.steps,
+            batch_size=mi.batch_size,
+            lr=mi.lr,
+            ema_momentum=mi.ema_momentum,
+            eval_fraction=mi.eval_fraction,
+            seed=self.train_config.seed,
+        )
         config = self.model.config
         bound = None
         if self.global_rank == 0:  # one estimate, broadcast: every process uses the same β

@@ -32,9 +32,24 @@ def test_ddp_fit_from_the_command_line_agrees_with_single_process(tmp_path, tiny
         **os.environ,
         "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]),
     }
-    command = [sys.executable, "-m", "omib_st", "fit", str(tmp_path / "ref.h5ad"), "--out",
-               str(tmp_path / "model"), "--config", str(tmp_path / "ddp.yaml"), "--device", "cpu",
-               "--devices", "2", "--strategy", "ddp", "--no-image"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "omib_st",
+        "fit",
+        str(tmp_path / "ref.h5ad"),
+        "--out",
+        str(tmp_path / "model"),
+        "--config",
+        str(tmp_path / "ddp.yaml"),
+        "--device",
+        "cpu",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--no-image",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("wrote") == 1  # process 0 only

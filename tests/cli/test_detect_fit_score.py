@@ -31,8 +31,20 @@ def test_detect_with_reference_writes_scores_and_plot(files, tmp_path, capsys):
     sample, reference, config = files
     before = digest(sample)
     out, png = tmp_path / "out.h5ad", tmp_path / "out.png"
-    code = main(["detect", str(sample), "--reference", str(reference), "--config", str(config),
-                 "-o", str(out), "--plot", str(png)])  # fmt: skip
+    code = main(
+        [
+            "detect",
+            str(sample),
+            "--reference",
+            str(reference),
+            "--config",
+            str(config),
+            "-o",
+            str(out),
+            "--plot",
+            str(png),
+        ]
+    )
     assert code == 0 and digest(sample) == before
     scored = sc.read_h5ad(out)
     assert {"omib_score", "omib_anomaly"} <= set(scored.obs) and "X_omib" in scored.obsm
@@ -87,17 +99,3 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "AUC against the planted lesions" in out
     assert (tmp_path / "demo.h5ad").is_file() and (tmp_path / "demo.png").is_file()
-
-
-def test_hardware_flags_reach_the_training_config(tmp_path):
-    from omib_st.cli import build_parser
-    from omib_st.cli._common import build_config, is_main_process
-
-    args = build_parser().parse_args(
-        ["fit", "ref.h5ad", "--out", str(tmp_path / "m"), "--devices", "2", "--num-nodes", "3",
-         "--strategy", "ddp"]
-    )  # fmt: skip
-    train = build_config(args).train
-    assert (train.devices, train.num_nodes, train.strategy) == (2, 3, "ddp")
-    assert build_config(build_parser().parse_args(["fit", "r", "--out", "m"])).train.devices == 1
-    assert is_main_process()

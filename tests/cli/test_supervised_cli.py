@@ -12,8 +12,9 @@ from omib_st.config import replace, to_dict
 @pytest.fixture(scope="module")
 def annotated(tmp_path_factory, tiny_config):
     folder = tmp_path_factory.mktemp("supervised")
-    reference = om.datasets.synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=1,
-                                             lesions=("both", "expression"))  # fmt: skip
+    reference = om.datasets.synthetic_visium(
+        n_rows=16, n_cols=20, n_genes=120, seed=1, lesions=("both", "expression")
+    )
     reference.obs["pathology"] = reference.obs["lesion"].astype(str)
     reference.obs.loc[reference.obs_names[:5], "pathology"] = "undetermined"
     sample = om.datasets.synthetic_visium(n_rows=16, n_cols=20, n_genes=120, seed=0)
@@ -33,9 +34,27 @@ def annotated(tmp_path_factory, tiny_config):
 
 def test_fit_with_labels_then_score(annotated, tmp_path, capsys):
     model, out = tmp_path / "model", tmp_path / "scored.h5ad"
-    assert main(["fit", str(annotated["ref"]), "--out", str(model), "--config", str(annotated["config"]),
-                 "--no-image", "--label-key", "pathology", "--positive", "both", "expression",
-                 "--ignore", "undetermined"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "fit",
+                str(annotated["ref"]),
+                "--out",
+                str(model),
+                "--config",
+                str(annotated["config"]),
+                "--no-image",
+                "--label-key",
+                "pathology",
+                "--positive",
+                "both",
+                "expression",
+                "--ignore",
+                "undetermined",
+            ]
+        )
+        == 0
+    )
     assert "supervised" in capsys.readouterr().out
     assert main(["score", "--model", str(model), str(annotated["sample"]), "-o", str(out)]) == 0
     scored = sc.read_h5ad(out)
@@ -44,10 +63,26 @@ def test_fit_with_labels_then_score(annotated, tmp_path, capsys):
     assert (scored.obs["omib_anomaly"] == (scored.obs["omib_score"] > 0.5)).all()
 
 
-BOTH_KEYS = ["--label-key", "pathology", "--positive", "both", "--normal-key", "pathology",
-             "--normal-values", "none"]  # fmt: skip
-ONE_CLASS_LEFT = ["--label-key", "pathology", "--positive", "both", "expression",
-                  "--ignore", "none", "undetermined"]  # fmt: skip
+BOTH_KEYS = [
+    "--label-key",
+    "pathology",
+    "--positive",
+    "both",
+    "--normal-key",
+    "pathology",
+    "--normal-values",
+    "none",
+]
+ONE_CLASS_LEFT = [
+    "--label-key",
+    "pathology",
+    "--positive",
+    "both",
+    "expression",
+    "--ignore",
+    "none",
+    "undetermined",
+]
 
 
 @pytest.mark.parametrize(
@@ -69,7 +104,14 @@ def test_bad_label_arguments_exit_2_in_one_line_and_write_nothing(
     if command == "fit":
         argv = ["fit", str(annotated["ref"]), "--out", str(out)]
     else:
-        argv = ["detect", str(annotated["sample"]), "--reference", str(annotated["ref"]), "-o", str(out)]
+        argv = [
+            "detect",
+            str(annotated["sample"]),
+            "--reference",
+            str(annotated["ref"]),
+            "-o",
+            str(out),
+        ]
     code = main([*argv, "--config", str(annotated["config"]), "--no-image", *labels])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1, err

@@ -46,5 +46,7 @@ def test_embedding_does_not_depend_on_node_order(layer):
     order = torch.randperm(7, generator=torch.Generator().manual_seed(1))  # new → old
     new_of_old = torch.empty_like(order)
     new_of_old[order] = torch.arange(7)
-    permuted = Data(x=data.x[order], edge_index=new_of_old[data.edge_index], seed=new_of_old[data.seed])
+    permuted = Data(
+        x=data.x[order], edge_index=new_of_old[data.edge_index], seed=new_of_old[data.seed]
+    )
     assert torch.allclose(encoder(permuted), encoder(data), atol=1e-5)

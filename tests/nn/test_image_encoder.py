@@ -89,11 +89,20 @@ def _checkpoint_folder(path, source, *, architecture="test_vit", mean=(0.7, 0.58
         {k: v.contiguous() for k, v in source.backbone.state_dict().items()},
         path / "model.safetensors",
     )
-    (path / "config.json").write_text(json.dumps({
-        "architecture": architecture, "model_args": {"qkv_bias": False},
-        "pretrained_cfg": {"mean": list(mean), "std": [0.21, 0.23, 0.18], "source": "hf-hub",
-                           "hf_hub_id": "nobody/nothing"},
-    }))  # fmt: skip
+    (path / "config.json").write_text(
+        json.dumps(
+            {
+                "architecture": architecture,
+                "model_args": {"qkv_bias": False},
+                "pretrained_cfg": {
+                    "mean": list(mean),
+                    "std": [0.21, 0.23, 0.18],
+                    "source": "hf-hub",
+                    "hf_hub_id": "nobody/nothing",
+                },
+            }
+        )
+    )
     return path
 
 

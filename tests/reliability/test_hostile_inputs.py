@@ -817,7 +817,7 @@ def test_importing_the_plotting_stack_prints_no_warnings(tmp_path):
     and leaves the global warning filters as they were."""
     code = (
         "import warnings\n"
-        "from omib_st.cli._common import quiet_import\n"
+        "from omib_st.cli._outputs import quiet_import\n"
         "filters = list(warnings.filters)\n"
         "quiet_import('squidpy')\n"
         "assert warnings.filters == filters\n"

@@ -13,7 +13,9 @@ def test_smoothing_mixes_own_score_with_the_neighbours_mean():
     scores = np.array([0.0, 4.0, 8.0, 5.0])
     graph = _graph([(0, 1), (0, 2)], 4)  # spot 3 is isolated
     smoothed = smooth_scores(scores, graph, 0.75)
-    assert np.allclose(smoothed, [0.25 * 0 + 0.75 * 6, 0.25 * 4 + 0.75 * 0, 0.25 * 8 + 0.75 * 0, 5.0])
+    assert np.allclose(
+        smoothed, [0.25 * 0 + 0.75 * 6, 0.25 * 4 + 0.75 * 0, 0.25 * 8 + 0.75 * 0, 5.0]
+    )
 
 
 def test_no_smoothing_is_the_identity_and_constant_scores_stay_constant():

@@ -54,8 +54,9 @@ def test_self_referenced_mode_retrains_without_its_highest_scoring_spots(
     synthetic_adata, tiny_config, trim
 ):
     config = replace(tiny_config, **{"scoring.self_trim": trim})
-    with pytest.warns(UserWarning, match="self-referenced"):
+    with pytest.warns(UserWarning, match="self-referenced") as record:
         om.tl.detect(synthetic_adata, config=config, use_image=False)
+    assert record[0].filename == __file__  # the warning points at the caller of detect
     info = synthetic_adata.uns["omib"]
     assert info["source"] == "self-referenced"
     kept = round(synthetic_adata.n_obs * (1 - trim))
@@ -66,3 +67,20 @@ def test_self_referenced_mode_retrains_without_its_highest_scoring_spots(
 def test_only_one_reference_choice(synthetic_adata, reference):
     with pytest.raises(OmibError, match="only one"):
         om.tl.detect(synthetic_adata, reference=reference, normal_key="lesion")
+
+
+def test_without_held_out_spots_detect_warns_and_trains_on_every_reference_spot(
+    synthetic_adata, reference, tiny_config
+):
+    config = replace(tiny_config, **{"train.val_fraction": 0.0, "train.max_epochs": 1})
+    with pytest.warns(UserWarning, match="val_fraction is 0.*training spots themselves"):
+        om.tl.detect(synthetic_adata, reference=reference, config=config, use_image=False)
+    assert synthetic_adata.uns["omib"]["n_train_spots"] == reference.n_obs
+    assert synthetic_adata.uns["omib"]["params"]["train"]["val_fraction"] == 0.0
+
+
+def test_a_config_without_the_fusion_block_never_reaches_training(tiny_config):
+    # omib.omf: false removes the fused head the detector scores: the configuration itself is
+    # refused, so no detect call can be made with it
+    with pytest.raises(OmibError, match="omib.omf: false removes.*keep omib.omf: true"):
+        replace(tiny_config, **{"omib.omf": False})

@@ -47,10 +47,16 @@ def _run(out: Path, devices: int, batch_size: int) -> None:
     )
     inputs = data()
     config = TrainConfig(
-        warmup_epochs=WARMUP, max_epochs=3, batch_size=batch_size, lr=3e-3, patience=0,
-        progress_bar=False, device="cpu", devices=devices,
+        warmup_epochs=WARMUP,
+        max_epochs=3,
+        batch_size=batch_size,
+        lr=3e-3,
+        patience=0,
+        progress_bar=False,
+        device="cpu",
+        devices=devices,
         strategy="ddp" if devices > 1 else "auto",
-    )  # fmt: skip
+    )
     loader = make_loader(ModalityDataset(inputs, reconstruction=inputs), batch_size, shuffle=True)
     result = fit(model, loader, config=config, mi=MIConfig(steps=30, batch_size=64))
     from lightning.fabric.utilities.rank_zero import rank_zero_only
@@ -61,10 +67,14 @@ def _run(out: Path, devices: int, batch_size: int) -> None:
     with torch.no_grad():
         scores = model.anomaly_parts(model(held_out), held_out)
     torch.save(
-        {"state": model.state_dict(), "beta": result.bound.beta, "scores": scores,
-         "epochs": result.epochs},
+        {
+            "state": model.state_dict(),
+            "beta": result.bound.beta,
+            "scores": scores,
+            "epochs": result.epochs,
+        },
         out / f"devices{devices}_rank{rank}.pt",
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ def launch(out: Path, devices: int, batch_size: int) -> None:
     env.pop("LOCAL_RANK", None)
     result = subprocess.run(
         [sys.executable, str(WORKER), str(out), str(devices), str(batch_size)],
-        capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 

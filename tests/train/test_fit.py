@@ -65,8 +65,15 @@ def test_beta_scale_and_fixed_beta_are_applied():
 def test_early_stopping_waits_for_min_main_stage_epochs(min_epochs):
     inputs, target = paired_data()
     unrelated = torch.randint(0, 4, target.shape, generator=torch.Generator().manual_seed(1))
-    config = TrainConfig(warmup_epochs=2, max_epochs=12, batch_size=64, lr=3e-2, patience=1,
-                         min_epochs=min_epochs, progress_bar=False)  # fmt: skip
+    config = TrainConfig(
+        warmup_epochs=2,
+        max_epochs=12,
+        batch_size=64,
+        lr=3e-2,
+        patience=1,
+        min_epochs=min_epochs,
+        progress_bar=False,
+    )
     train = make_loader(ModalityDataset(inputs, target), 64, shuffle=True, seed=0)
     val = make_loader(ModalityDataset(inputs, unrelated), 64, shuffle=False, seed=0)
     result = fit(classifier(), train, val, config=config, mi=FAST_MI)  # val loss rises at once
