@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from typing import Any
 
 _BENCHMARKS = ("synthetic", "lesions", "her2st", "histology", "cremad", "mosi", "perf")
 
@@ -89,3 +90,29 @@ def print_record(record: dict) -> None:
     for split in ("val", "test"):
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in record[split].items())
         print(f"  {split:<5} (n={record['n'][split]}): {metrics}")
+
+
+def sequence_overrides(args: argparse.Namespace, flags: dict[str, str]) -> dict:
+    """Dotted overrides of a supervised benchmark (CREMA-D, CMU-MOSI): the core flags, its own
+    ``flags`` (argument name → setting, only those given), ``--modalities``, ``--no-progress``
+    and ``--set`` (last, so it wins)."""
+    changes = core_overrides(args)
+    for flag, key in flags.items():
+        if getattr(args, flag) is not None:
+            changes[key] = getattr(args, flag)
+    if args.modalities is not None:
+        changes["modalities"] = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
+    if args.no_progress:
+        changes["train.progress_bar"] = False
+    return changes | parse_set(args.set)
+
+
+def report_record(record: dict, out: Any) -> int:
+    """Print a supervised benchmark's record and write it to ``out`` (JSON) when given."""
+    from omib_st.benchmarks.supervised import write_json
+
+    print_record(record)
+    if out is not None:
+        write_json(out, record)
+        print(f"wrote {out}")
+    return 0

@@ -8,9 +8,8 @@ from pathlib import Path
 from omib_st.cli.benchmark import (
     add_core_arguments,
     add_set_argument,
-    core_overrides,
-    parse_set,
-    print_record,
+    report_record,
+    sequence_overrides,
 )
 
 
@@ -52,29 +51,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def overrides(args: argparse.Namespace) -> dict:
     """Dotted :class:`CremadConfig` overrides from the flags given."""
-    changes = core_overrides(args)
-    for flag, key in (
-        ("fps", "fps"),
-        ("frames", "frames"),
-        ("backbone", "backbone"),
-        ("image_size", "image_size"),
-        ("spectrogram", "spectrogram"),
-        ("batch_size", "train.batch_size"),
-        ("lr", "train.lr"),
-        ("workers", "train.num_workers"),
-    ):
-        if getattr(args, flag) is not None:
-            changes[key] = getattr(args, flag)
-    if args.modalities is not None:
-        changes["modalities"] = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
-    if args.no_progress:
-        changes["train.progress_bar"] = False
-    return changes | parse_set(args.set)
+    return sequence_overrides(
+        args,
+        {
+            "fps": "fps",
+            "frames": "frames",
+            "backbone": "backbone",
+            "image_size": "image_size",
+            "spectrogram": "spectrogram",
+            "batch_size": "train.batch_size",
+            "lr": "train.lr",
+            "workers": "train.num_workers",
+        },
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from omib_st.benchmarks.cremad import CremadConfig, run_cremad
-    from omib_st.benchmarks.supervised import write_json
     from omib_st.config import replace
 
     config = replace(CremadConfig(), **overrides(args))
@@ -85,8 +78,4 @@ def run(args: argparse.Namespace) -> int:
             f"skipped clips missing on disk: {skipped['train']} in train.csv, "
             f"{skipped['test']} in test.csv"
         )
-    print_record(record)
-    if args.out is not None:
-        write_json(args.out, record)
-        print(f"wrote {args.out}")
-    return 0
+    return report_record(record, args.out)

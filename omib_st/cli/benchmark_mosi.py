@@ -8,9 +8,8 @@ from pathlib import Path
 from omib_st.cli.benchmark import (
     add_core_arguments,
     add_set_argument,
-    core_overrides,
-    parse_set,
-    print_record,
+    report_record,
+    sequence_overrides,
 )
 
 
@@ -50,33 +49,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def overrides(args: argparse.Namespace) -> dict:
     """Dotted :class:`MosiConfig` overrides from the flags given."""
-    changes = core_overrides(args)
-    for flag, key in (
-        ("text", "text"),
-        ("encoder", "encoder"),
-        ("loss", "loss"),
-        ("batch_size", "train.batch_size"),
-        ("lr", "train.lr"),
-    ):
-        if getattr(args, flag) is not None:
-            changes[key] = getattr(args, flag)
-    if args.modalities is not None:
-        changes["modalities"] = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
-    if args.no_progress:
-        changes["train.progress_bar"] = False
-    return changes | parse_set(args.set)
+    return sequence_overrides(
+        args,
+        {
+            "text": "text",
+            "encoder": "encoder",
+            "loss": "loss",
+            "batch_size": "train.batch_size",
+            "lr": "train.lr",
+        },
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from omib_st.benchmarks.mosi import MosiConfig, run_mosi
-    from omib_st.benchmarks.supervised import write_json
     from omib_st.config import replace
 
     config = replace(MosiConfig(), **overrides(args))
     record = run_mosi(args.data, config)
     print(f"read the {record['layout']} layout; text as {record['text']}")
-    print_record(record)
-    if args.out is not None:
-        write_json(args.out, record)
-        print(f"wrote {args.out}")
-    return 0
+    return report_record(record, args.out)

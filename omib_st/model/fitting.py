@@ -105,17 +105,13 @@ def start_fit(
             "an image-only model needs H&E images in every reference",
             "add the images or keep the expression modality",
         )
-    _check_settings(detector.config, supervised)
+    _warn_without_held_out(detector.config, supervised)
     return refs, classes
 
 
-def _check_settings(config: Any, supervised: bool) -> None:
-    """Refuse settings the detector cannot score with; warn about a fit without held-out spots."""
-    if not config.omib.omf:
-        raise OmibError(
-            "the detector scores the fused head, which omib.omf: false removes",
-            "keep omib.omf: true (the setting is for the classification benchmarks)",
-        )
+def _warn_without_held_out(config: Any, supervised: bool) -> None:
+    """Warn about a fit without held-out spots (settings the detector cannot score with, such
+    as ``omib.omf: false``, are refused by :class:`~omib_st.config.DetectorConfig`)."""
     if not config.train.val_fraction and not supervised:
         warnings.warn(  # stacklevel 4: the caller of OmibDetector.fit
             "omib-st: train.val_fraction is 0, so the score statistics and the threshold "

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from torch import Tensor
 
-from omib_st.nn.mine import MutualInformationEstimator
+from omib_st.module.mine import MutualInformationEstimator
 
 
 @dataclass(frozen=True)

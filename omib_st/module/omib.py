@@ -70,7 +70,7 @@ class OMIB(nn.Module):
         self.config, self.task = config, task
         self.encoders = nn.ModuleDict(encoders)
         d_xi, d_zeta = config.fused_dim, config.latent_dim
-        bias = config.head_bias or task.kind != "one_class"
+        bias = config.head_bias or task.head_bias
         z_dims = {m: int(enc.out_dim) for m, enc in encoders.items()}
         self.bottlenecks = nn.ModuleDict(
             {m: VariationalBottleneck(z_dims[m], d_zeta) for m in self.modalities}
@@ -228,23 +228,6 @@ class OMIB(nn.Module):
 
     def set_beta(self, beta: float) -> None:
         self.beta.fill_(float(beta))
-
-    @torch.no_grad()
-    def anomaly_parts(
-        self, output: OMIBOutput, reconstruction: dict[str, Tensor] | None = None
-    ) -> dict[str, Tensor]:
-        """Per-sample one-class evidence from an eval-mode ``output``, each ``[B]``, higher = more anomalous.
-
-        ``svdd``: ‖dDec(ξ) − c‖²; ``reconstruction_<m>`` (when targets are given): mean squared
-        error of reconstructing modality m's target from ξ. Deep SVDD alone can collapse to a
-        near-constant map; the reconstruction errors cannot, so scorers combine the parts.
-        """
-        parts = {"svdd": self.task.predict(output.prediction)}
-        if reconstruction is not None and output.reconstruction:
-            for m, value in output.reconstruction.items():
-                error = (value.float() - reconstruction[m].float()).pow(2).mean(-1)
-                parts[f"reconstruction_{m}"] = error
-        return parts
 
     @torch.no_grad()
     def predict(self, inputs: dict[str, Any]) -> Tensor:

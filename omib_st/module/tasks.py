@@ -14,6 +14,8 @@ task uses the name (each head has its own centre).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -27,6 +29,12 @@ class Task(nn.Module):
     kind: str
     out_dim: int
     needs_target: bool = True
+    head_bias: bool = True
+    """Whether the heads that feed the task have a bias (Deep SVDD's must not: a bias lets every
+    output sit on the centre)."""
+    needs_centres: bool = False
+    """Whether heads need centres fixed from data before training on them
+    (:meth:`OneClass.set_centre`)."""
 
     def loss(self, prediction: Tensor, target: Tensor | None, head: str = FUSED) -> Tensor:
         """Mean task loss of a head's predictions."""
@@ -111,6 +119,8 @@ class OneClass(Task):
 
     kind = "one_class"
     needs_target = False
+    head_bias = False
+    needs_centres = True
 
     def __init__(self, out_dim: int, heads: list[str], eps: float = 0.1):
         super().__init__()
@@ -149,3 +159,19 @@ class OneClass(Task):
 
     def predict(self, prediction: Tensor) -> Tensor:
         return self.distance(prediction)
+
+    @torch.no_grad()
+    def anomaly_parts(
+        self, output: Any, reconstruction: dict[str, Tensor] | None = None
+    ) -> dict[str, Tensor]:
+        """Per-sample evidence from an eval-mode OMIB ``output``, each ``[B]``, higher = more
+        anomalous: ``svdd`` = ‖dDec(ξ) − c‖², and (when targets are given)
+        ``reconstruction_<m>`` = the mean squared error of reconstructing modality m's target
+        from ξ. Deep SVDD alone can collapse to a near-constant map; the reconstruction errors
+        cannot, so scorers combine the parts."""
+        parts = {"svdd": self.predict(output.prediction)}
+        if reconstruction is not None and output.reconstruction:
+            for m, value in output.reconstruction.items():
+                error = (value.float() - reconstruction[m].float()).pow(2).mean(-1)
+                parts[f"reconstruction_{m}"] = error
+        return parts

@@ -6,21 +6,17 @@ from omib_st.nn.cross_attention import CrossAttentionBlock, CrossAttentionFusion
 from omib_st.nn.graph_encoder import GraphEncoder
 from omib_st.nn.image_encoder import ImageEncoder
 from omib_st.nn.kl import gaussian_kl
-from omib_st.nn.mine import MINE, MutualInformationEstimator, donsker_varadhan
 from omib_st.nn.mlp import MLP
 from omib_st.nn.sequence_encoder import SequenceEncoder
 
 __all__ = [
-    "MINE",
     "MLP",
     "ConcatFusion",
     "GraphEncoder",
     "ImageEncoder",
     "CrossAttentionBlock",
     "CrossAttentionFusion",
-    "MutualInformationEstimator",
     "SequenceEncoder",
     "VariationalBottleneck",
-    "donsker_varadhan",
     "gaussian_kl",
 ]

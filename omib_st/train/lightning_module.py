@@ -20,8 +20,7 @@ import torch
 
 from omib_st.config import MIConfig, TrainConfig
 from omib_st.errors import OmibError
-from omib_st.module import FUSED, OMIB, BetaBound, estimate_beta_bound
-from omib_st.nn import MINE
+from omib_st.module import FUSED, MINE, OMIB, BetaBound, estimate_beta_bound
 
 _DIVERGED_FIX = (
     "lower train.lr, or set train.precision to 32 on a GPU, and check the input for extreme values"
@@ -162,7 +161,7 @@ class OMIBLightning(L.LightningModule):
 
     def _set_missing_centres(self, stage: str) -> None:
         task = self.model.task
-        if task.kind != "one_class":
+        if not task.needs_centres:
             return
         heads = [h for h in task.heads if not task.is_centre_set(h)]
         heads = [h for h in heads if h != FUSED or stage == "main"]

@@ -217,3 +217,9 @@ def test_workflow_dry_run(cremad_root, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     assert "aggregate" in result.stdout and "run" in result.stdout
+
+
+@pytest.mark.parametrize("setting", ["out_dim", "n_fft", "frames"])
+def test_model_settings_below_one_are_one_line_errors(setting):
+    with pytest.raises(OmibError, match=setting):
+        replace(CremadConfig(), **{setting: 0})

@@ -236,3 +236,11 @@ def test_workflow_dry_run(mmsa, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     assert "aggregate" in result.stdout and "run" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "setting, value", [("n_heads", 0), ("hidden_dim", -1), ("n_layers", 0), ("dropout", 1.5)]
+)
+def test_model_settings_out_of_range_are_one_line_errors(setting, value):
+    with pytest.raises(OmibError, match=f"config {setting} = "):
+        replace(MosiConfig(), **{setting: value})

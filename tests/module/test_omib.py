@@ -119,3 +119,19 @@ def test_missing_modality_or_beta_are_errors():
     model.beta.fill_(float("nan"))
     with pytest.raises(RuntimeError, match="β is not set"):
         model.loss(model(inputs), target)
+
+
+@pytest.mark.parametrize(
+    "task, biased", [(Classification(3), True), (OneClass(4, ["a", "b"]), False)]
+)
+def test_heads_take_their_bias_from_the_task(task, biased):
+    """Deep SVDD heads have no bias (a bias lets every output sit on the centre); other tasks'
+    heads do, and ``omib.head_bias`` turns it on for any task."""
+    encoders = {m: MLP(4, 8, (8,)) for m in ("a", "b")}
+
+    def has_bias(model):
+        return any(name.endswith("bias") for name, _ in model.fused_head.named_parameters())
+
+    assert has_bias(OMIB(encoders, task, OMIBConfig(latent_dim=4, fused_dim=8))) is biased
+    forced = OMIB(encoders, task, OMIBConfig(latent_dim=4, fused_dim=8, head_bias=True))
+    assert has_bias(forced)

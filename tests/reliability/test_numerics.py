@@ -14,8 +14,8 @@ from torch import nn
 import omib_st as om
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig, replace, to_dict
 from omib_st.errors import OmibError
-from omib_st.module import OMIB, Classification, DynamicWeights, OneClass, estimate_beta_bound
-from omib_st.nn import MINE, MLP
+from omib_st.module import MINE, OMIB, Classification, DynamicWeights, OneClass, estimate_beta_bound
+from omib_st.nn import MLP
 from omib_st.train import ModalityDataset, fit, make_loader
 
 FAST_MI = MIConfig(steps=20, batch_size=64)

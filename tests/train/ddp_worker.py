@@ -65,7 +65,7 @@ def _run(out: Path, devices: int, batch_size: int) -> None:
     model.eval()
     held_out = data(256, seed=1)
     with torch.no_grad():
-        scores = model.anomaly_parts(model(held_out), held_out)
+        scores = model.task.anomaly_parts(model(held_out), held_out)
     torch.save(
         {
             "state": model.state_dict(),

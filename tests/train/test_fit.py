@@ -149,8 +149,8 @@ def test_one_class_does_not_collapse_and_ranks_outliers_higher():
     config = TrainConfig(warmup_epochs=3, max_epochs=15, lr=3e-3, patience=0, progress_bar=False)
     fit(model, loader, config=config, mi=FAST_MI)
     model.eval()
-    normal = model.anomaly_parts(model(held_out), held_out)
-    outlier = model.anomaly_parts(model(outliers), outliers)
+    normal = model.task.anomaly_parts(model(held_out), held_out)
+    outlier = model.task.anomaly_parts(model(outliers), outliers)
     for part in (
         "svdd",
         "reconstruction_a",

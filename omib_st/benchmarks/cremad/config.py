@@ -7,6 +7,7 @@ from typing import Literal
 
 from omib_st.benchmarks.modalities import set_modalities, train_field
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig
+from omib_st.config.rules import Section, positive, random_seed
 from omib_st.errors import OmibError
 
 MODALITIES = ("audio", "visual")
@@ -14,7 +15,7 @@ FIX_MODALITIES = "give audio,visual (OMIB), visual,audio, audio or visual (unimo
 
 
 @dataclass(frozen=True)
-class CremadConfig:
+class CremadConfig(Section):
     """Everything a CREMA-D run needs besides the data paths."""
 
     modalities: tuple[str, ...] = MODALITIES
@@ -34,14 +35,14 @@ class CremadConfig:
     n_mels: int = 128
     backbone: str = "resnet18"
     """timm backbone of both encoders, trained from scratch (``in_chans=1`` for spectrograms)."""
-    out_dim: int = 128
-    split_seed: int = 0
+    out_dim: int = positive(128)
+    split_seed: int = random_seed(0)
     """Seed of the stratified validation split carved from ``train.csv`` (``train.val_fraction``)."""
     omib: OMIBConfig = field(default_factory=OMIBConfig)
     train: TrainConfig = train_field(batch_size=64, warmup_epochs=10, max_epochs=50, min_epochs=0)
     mi: MIConfig = field(default_factory=MIConfig)
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         set_modalities(self, "CREMA-D", MODALITIES, FIX_MODALITIES)
         for name in ("fps", "frames", "image_size", "sample_rate", "n_fft", "hop_length", "n_mels"):
             if getattr(self, name) < 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from anndata import AnnData
@@ -78,23 +79,9 @@ def find_problems(
     return problems
 
 
-def validate(
-    adata: AnnData,
-    *,
-    layer: str | None = None,
-    require_image: bool = False,
-    library_id: str | None = None,
-    expect_counts: bool = True,
-    require_spatial: bool = True,
-) -> None:
-    """Raise :class:`~omib_st.errors.OmibError` for the first problem :func:`find_problems` finds."""
-    problems = find_problems(
-        adata,
-        layer=layer,
-        require_image=require_image,
-        library_id=library_id,
-        expect_counts=expect_counts,
-        require_spatial=require_spatial,
-    )
+def validate(adata: AnnData, **options: Any) -> None:
+    """Raise :class:`~omib_st.errors.OmibError` for the first problem :func:`find_problems` finds
+    (same keyword ``options``)."""
+    problems = find_problems(adata, **options)
     if problems:
         raise OmibError(problems[0])

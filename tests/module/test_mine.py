@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from omib_st.nn import MINE, donsker_varadhan
+from omib_st.module import MINE, donsker_varadhan
 
 
 def correlated_gaussians(n: int, rho: float, dims: int, seed: int = 0):
