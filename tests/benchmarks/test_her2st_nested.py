@@ -68,3 +68,19 @@ def test_fitted_models_are_kept_and_reused_by_a_rerun(tiny_config, tmp_path, mon
     assert np.allclose(spots_again.score, spots.score, atol=1e-5)
     with pytest.raises(OmibError, match="trained with other settings"):
         run_models(sections, [0], replace(config, **{"train.lr": 0.5}), log=None, models=tmp_path)
+
+
+def test_every_section_of_a_held_out_patient_gets_spot_scores(tiny_config):
+    """An outer fold holds every section of one patient: each gets the spot scores the maps
+    need, from the outer model only (one row per spot and scoring choice)."""
+    from omib_st.benchmarks.her2st.nested import SMOOTHING_GRID, THRESHOLD_GRID, run_models
+    from omib_st.config import replace
+
+    names = ["A1", "A2", "B1", "C1"]
+    sections = {name: _labelled_section(i) for i, name in enumerate(names)}
+    config = replace(tiny_config, **{"train.max_epochs": 1, "train.warmup_epochs": 1})
+    _, spots = run_models(sections, [0], config, log=None)
+    choices = len(SMOOTHING_GRID) * len(THRESHOLD_GRID)
+    assert spots.groupby("target").size().to_dict() == {
+        name: sections[name].n_obs * choices for name in names
+    }

@@ -169,7 +169,7 @@ def run_models(
                     }
                     for record in records
                 ]
-                if len(targets) == 1:  # an outer fold
+                if len({patient(t) for t in targets}) == 1:  # an outer fold: one patient
                     spots.append(scores.assign(seed=seed, target=target))
             if log is not None:
                 log(
