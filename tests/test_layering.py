@@ -74,7 +74,7 @@ def test_no_import_cycle_between_modules():
         state[module] = 1
         for target in sorted(graph[module]):
             if state.get(target) == 1:
-                cycle = path[path.index(target):] + [target]
+                cycle = path[path.index(target) :] + [target]
                 raise AssertionError("import cycle: " + " → ".join(cycle))
             if target not in state:
                 visit(target, [*path, target])

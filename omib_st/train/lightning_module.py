@@ -62,7 +62,9 @@ class OMIBLightning(L.LightningModule):
         output = self.model(batch["inputs"], stage=self.stage)
         loss = self.model.loss(output, batch.get("target"), batch.get("reconstruction"))
         size = next(iter(output.z.values())).shape[0]
-        scalars = loss.scalars(f"{prefix}/") | {f"{prefix}/{self.stage}_loss": float(loss.total.detach())}
+        scalars = loss.scalars(f"{prefix}/") | {
+            f"{prefix}/{self.stage}_loss": float(loss.total.detach())
+        }
         sums = self._sums.setdefault(prefix, {})
         for key, value in scalars.items():
             total, count = sums.get(key, (0.0, 0))

@@ -14,7 +14,7 @@ def test_the_command_is_the_users_fit_with_defaults(tmp_path):
     command = fit_command(["a.h5ad", "b.h5ad"], tmp_path / "m", seed=3)
     assert command[1:4] == ["-m", "omib_st", "fit"] and "--set" not in command
     assert command[command.index("--seed") + 1] == "3"
-    assert "breast glands" in command[command.index("--normal-values") + 1:]
+    assert "breast glands" in command[command.index("--normal-values") + 1 :]
 
 
 @pytest.mark.slow
