@@ -18,10 +18,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--sizes",
         type=int,
-        nargs="+",
+        nargs="*",
         default=[5000, 50000, 500000],
         metavar="N",
-        help="section sizes in spots (5000 50000 500000)",
+        help="section sizes in spots (5000 50000 500000; none: only the fixed rows)",
     )
     parser.add_argument(
         "--fit-spots", type=int, default=2000, help="reference spots to train on (train.max_spots)"
@@ -52,7 +52,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="DIR",
         help="her2st folder for the fixed row: `omib-st fit` on its six labelled sections with "
-        "the defaults (e.g. ../shared/data/her2st)",
+        "the defaults (e.g. ../shared/data/her2st, or a folder of her2st_*.h5ad files)",
+    )
+    parser.add_argument(
+        "--visium-4k",
+        action="store_true",
+        help="add the fixed row `omib-st detect` with the defaults on a 3,960-spot synthetic "
+        "Visium section with its image",
     )
     parser.add_argument("--out", type=Path, default=Path("results/perf"))
     parser.set_defaults(run=run)
@@ -68,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         from omib_st.train import resolve_accelerator
 
         resolve_accelerator("cuda")  # a clear error without a GPU
-    if min(args.sizes) < 64 or args.fit_spots < 16:
+    if min(args.sizes, default=64) < 64 or args.fit_spots < 16:
         raise OmibError("--sizes below 64 or --fit-spots below 16", "use larger sections")
     if args.config:
         path = Path(args.config)
@@ -82,15 +88,10 @@ def run(args: argparse.Namespace) -> int:
         train["max_epochs"] = args.epochs
     if args.warmup_epochs is not None:
         train["warmup_epochs"] = args.warmup_epochs
-    if args.her2st is not None:
-        from omib_st.benchmarks.perf_her2st import her2st_fit_row, her2st_markdown
-        from omib_st.io import atomic_path
-
-        row = her2st_fit_row(args.her2st, args.out / "work", seed=args.seed, threads=args.threads)
-        text = her2st_markdown(row, "omib-st benchmark perf " + " ".join(_argv(args)))
-        with atomic_path(args.out / "her2st.md") as tmp:
-            tmp.write_text(text)
-        print(text)
+    if args.her2st is not None or args.visium_4k:
+        _cli_rows(args)
+    if not args.sizes:
+        return 0
     rows = run_perf(
         args.sizes,
         args.out,
@@ -111,14 +112,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_rows(args: argparse.Namespace) -> None:
+    """The fixed rows: the CLI as a user runs it, timed in child processes → cli_rows.md."""
+    from omib_st.benchmarks.perf.cli_rows import (
+        cli_rows_markdown,
+        her2st_fit_row,
+        visium_detect_row,
+    )
+    from omib_st.io import atomic_path
+
+    work, options = args.out / "work", {"seed": args.seed, "threads": args.threads}
+    measures = [lambda: her2st_fit_row(args.her2st, work, **options)] if args.her2st else []
+    if args.visium_4k:
+        measures.append(lambda: visium_detect_row(work, **options))
+    rows: list[dict] = []
+    for measure in measures:  # the table is rewritten after each row
+        rows.append(measure())
+        text = cli_rows_markdown(rows, "omib-st benchmark perf " + " ".join(_argv(args)))
+        with atomic_path(args.out / "cli_rows.md") as tmp:
+            tmp.write_text(text)
+    print(text)
+
+
 def _argv(args: argparse.Namespace) -> list[str]:
     """The flags as given (for the record in perf.md)."""
     words = ["--sizes", *map(str, args.sizes), "--fit-spots", str(args.fit_spots)]
-    for flag in ("model", "config", "epochs", "warmup_epochs", "threads"):
+    for flag in ("model", "config", "epochs", "warmup_epochs", "threads", "her2st"):
         value = getattr(args, flag)
         if value is not None:
             words += [f"--{flag.replace('_', '-')}", str(value)]
-    for flag in ("no_image", "ordered", "in_process", "keep_data"):
+    for flag in ("no_image", "ordered", "in_process", "keep_data", "visium_4k"):
         if getattr(args, flag):
             words.append(f"--{flag.replace('_', '-')}")
     return words + ["--device", args.device, "--seed", str(args.seed), "--out", str(args.out)]

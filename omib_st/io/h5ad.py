@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 import weakref
 from pathlib import Path
 
+import anndata
 from anndata import AnnData
 
 from omib_st.errors import OmibError
@@ -100,6 +102,15 @@ def write_h5ad(adata: AnnData, path: str | os.PathLike, *, force: bool = False) 
         raise OmibError(f"{path} is a folder", "give a file name ending in .h5ad")
     if path.exists() and not force:
         raise OmibError(f"{path} already exists", "choose another path or pass --force")
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _nullable_strings():
         adata.write_h5ad(tmp)
     return path
+
+
+def _nullable_strings():
+    """Let anndata write pandas' string arrays (the default string dtype from pandas 3 on), which
+    it refuses unless asked; the setting is restored on exit."""
+    settings = anndata.settings
+    if hasattr(settings, "allow_write_nullable_strings"):
+        return settings.override(allow_write_nullable_strings=True)
+    return contextlib.nullcontext()

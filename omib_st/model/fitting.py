@@ -248,6 +248,7 @@ def fit_record(
         "r": {m: float(v) for m, v in zip(detector.modalities, detector.module.weights.r)},
         "feature_cache_bytes": int(cache.nbytes if cache is not None else 0),
         "train_seconds": round(result.seconds, 3),
+        "device": detector._device().type,
         "image_frozen": bool(frozen),
         "image_backbone": backbone_note(frozen, c.image.freeze == "auto") if image else None,
         "image_target": detector.image_target.kind if image else None,

@@ -58,8 +58,9 @@ def detect(
     - ``uns[key_added]``, plain types: ``mode`` (``"one_class"`` or ``"supervised"``),
       ``source`` (``"model"``, ``"reference"``, ``"normal_key"``, ``"label_key"`` or
       ``"self-referenced"``), resolved params, version, modalities, β, M_u, Ĥ/Î estimates, r per
-      modality, threshold, the reference statistics of the score and, with
-      ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to).
+      modality, threshold, the reference statistics of the score, the training spots, epochs,
+      seconds and device and, with ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper
+      spots were thinned to).
     """
     _check_choice(model, reference, normal_key, label_key, positive, ignore)
     target = adata.copy() if copy else adata
@@ -142,6 +143,9 @@ def _write(target: AnnData, detector: Any, result: Any, source: str, key_added: 
             "reference_stats": {k: list(v) for k, v in detector.reference_stats.items()},
             "n_genes": len(detector.genes),
             "n_train_spots": training.get("n_train_spots"),
+            "epochs": training.get("epochs"),
+            "train_seconds": training.get("train_seconds"),
+            "device": training.get("device"),
         }
     )
 

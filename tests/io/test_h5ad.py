@@ -47,3 +47,18 @@ def test_read_errors(synthetic_adata, tmp_path):
     with pytest.raises(OmibError, match="could not read .* as h5ad") as err:
         read_h5ad(truncated)
     assert "\n" not in str(err.value)
+
+
+def test_writes_pandas_string_arrays(synthetic_adata, tmp_path):
+    """pandas 3 makes string arrays the default dtype, which anndata refuses to write unless
+    asked; the setting is restored afterwards."""
+    import anndata
+    import pandas as pd
+
+    adata = synthetic_adata.copy()
+    adata.obs_names = pd.Index(adata.obs_names, dtype="string")
+    adata.obs["region"] = pd.array(["a"] * adata.n_obs, dtype="string")
+    write_h5ad(adata, tmp_path / "s.h5ad")
+    back = read_h5ad(tmp_path / "s.h5ad")
+    assert list(back.obs_names) == list(adata.obs_names) and set(back.obs["region"]) == {"a"}
+    assert anndata.settings.allow_write_nullable_strings is False

@@ -48,6 +48,9 @@ def main() -> None:
         events = prof.key_averages()
         in_ops = sum(e.self_cpu_time_total for e in events) / 1e6
         print(f"\n== {phase}: {wall:.1f} s wall, {in_ops:.1f} s CPU in profiled torch ops")
+        if args.device == "cuda":
+            busy = sum(getattr(e, "self_device_time_total", 0) for e in events) / 1e6
+            print(f"   GPU kernels {busy:.1f} s: busy {busy / wall:.0%} of the wall time")
         print(events.table(sort_by=sort, row_limit=args.rows))
         if args.trace:
             args.trace.mkdir(parents=True, exist_ok=True)
