@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 from typing import Any
 
 _BENCHMARKS = ("synthetic", "lesions", "her2st", "histology", "cremad", "mosi", "perf")
@@ -92,11 +93,24 @@ def print_record(record: dict) -> None:
         print(f"  {split:<5} (n={record['n'][split]}): {metrics}")
 
 
+def add_sequence_arguments(parser: argparse.ArgumentParser, run: Any) -> None:
+    """The flags a supervised benchmark (CREMA-D, CMU-MOSI) adds after its own: batch size,
+    learning rate, progress bar, the record's path, ``--set`` and the core's; ``run`` runs it."""
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--out", type=Path, help="write the run record here as JSON")
+    add_set_argument(parser)
+    add_core_arguments(parser)
+    parser.set_defaults(run=run)
+
+
 def sequence_overrides(args: argparse.Namespace, flags: dict[str, str]) -> dict:
     """Dotted overrides of a supervised benchmark (CREMA-D, CMU-MOSI): the core flags, its own
-    ``flags`` (argument name → setting, only those given), ``--modalities``, ``--no-progress``
-    and ``--set`` (last, so it wins)."""
+    ``flags`` (argument name → setting, only those given), ``--batch-size``, ``--lr``,
+    ``--modalities``, ``--no-progress`` and ``--set`` (last, so it wins)."""
     changes = core_overrides(args)
+    flags = {**flags, "batch_size": "train.batch_size", "lr": "train.lr"}
     for flag, key in flags.items():
         if getattr(args, flag) is not None:
             changes[key] = getattr(args, flag)

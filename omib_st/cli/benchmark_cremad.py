@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from omib_st.cli.benchmark import (
-    add_core_arguments,
-    add_set_argument,
+    add_sequence_arguments,
     report_record,
     sequence_overrides,
 )
@@ -39,14 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backbone", help="timm backbone of both encoders (resnet18)")
     parser.add_argument("--image-size", type=int, help="frame side in pixels (224)")
     parser.add_argument("--spectrogram", choices=("stft", "logmel"), help="audio front end")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
     parser.add_argument("--workers", type=int, help="data-loading processes (0)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--out", type=Path, help="write the run record here as JSON")
-    add_set_argument(parser)
-    add_core_arguments(parser)
-    parser.set_defaults(run=run)
+    add_sequence_arguments(parser, run)
 
 
 def overrides(args: argparse.Namespace) -> dict:
@@ -59,8 +52,6 @@ def overrides(args: argparse.Namespace) -> dict:
             "backbone": "backbone",
             "image_size": "image_size",
             "spectrogram": "spectrogram",
-            "batch_size": "train.batch_size",
-            "lr": "train.lr",
             "workers": "train.num_workers",
         },
     )

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from omib_st.cli.benchmark import (
-    add_core_arguments,
-    add_set_argument,
+    add_sequence_arguments,
     report_record,
     sequence_overrides,
 )
@@ -38,13 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--encoder", choices=("transformer", "lstm"), help="sequence encoder")
     parser.add_argument("--loss", choices=("mse", "l1"), help="regression loss (mse)")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--out", type=Path, help="write the run record here as JSON")
-    add_set_argument(parser)
-    add_core_arguments(parser)
-    parser.set_defaults(run=run)
+    add_sequence_arguments(parser, run)
 
 
 def overrides(args: argparse.Namespace) -> dict:
@@ -55,8 +48,6 @@ def overrides(args: argparse.Namespace) -> dict:
             "text": "text",
             "encoder": "encoder",
             "loss": "loss",
-            "batch_size": "train.batch_size",
-            "lr": "train.lr",
         },
     )
 

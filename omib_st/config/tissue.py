@@ -78,6 +78,11 @@ class ExpressionEncoderConfig(Section):
     n_components: int = positive(50)
     """Input of the expression encoders: this many principal components of the reference-scaled
     log-normalised expression (:class:`omib_st.pp.Projection`, fitted at fit time)."""
+    scaling: Literal["reference", "section"] = "reference"
+    """How genes are scaled before the projection: ``reference`` (each gene z-scored with the
+    training spots' mean and sd) or ``section`` (each section first z-scored on its own spots,
+    which removes a section-wide shift such as a patient's batch effect, and also the section's
+    own mix of tissue: a section that is mostly tumour is centred on tumour)."""
     target_hops: int = non_negative(1)
     """The expression target: the spot's counts summed with those of its neighbours up to this
     many graph hops away (0 = the spot's own counts)."""

@@ -164,11 +164,12 @@ def prepare_data(
 def project(detector: Any, sections: Sequence[Section], train_spots: np.ndarray) -> None:
     """Fit the expression projection on the training spots and give every section its
     encoder input (:attr:`Section.features`)."""
-    expression = sparse.vstack([s.expression for s in sections], format="csr")
     detector.projection = Projection.fit(
-        expression[train_spots],
+        [s.expression for s in sections],
         detector.config.expression.n_components,
         seed=detector.config.train.seed,
+        spots=train_spots,
+        per_section=detector.config.expression.scaling == "section",
     )
     for section in sections:
         section.features = detector.projection(section.expression)

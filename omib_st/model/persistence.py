@@ -193,7 +193,8 @@ def _restore_weights(detector: Any, saved: dict[str, Any], path: Path) -> None:
     """The projection, calibration, image target and module from ``weights.pt``."""
     try:
         detector.projection = Projection(
-            **{k: saved["projection"][k].numpy() for k in ("mean", "scale", "components")}
+            **{k: saved["projection"][k].numpy() for k in ("mean", "scale", "components")},
+            per_section=detector.config.expression.scaling == "section",
         )
         calibrated = CALIBRATION_KEYS if detector.mode == ONE_CLASS else ()
         detector.calibration = {k: saved["calibration"][k].numpy() for k in calibrated}

@@ -21,7 +21,7 @@ from omib_st.model.supervised import THRESHOLD, positive_probability
 from omib_st.model.tissue_data import Section, prepare_section, require_image
 from omib_st.model.tissue_dataset import TissueDataset
 from omib_st.pp import GeneAlignment
-from omib_st.scoring import combine, smooth_scores
+from omib_st.scoring import combine, smooth_probability, smooth_scores
 
 
 @dataclass
@@ -87,14 +87,16 @@ def one_class_result(detector: Any, section: Section, dataset: TissueDataset) ->
 
 
 def supervised_result(detector: Any, section: Section, dataset: TissueDataset) -> DetectionResult:
-    """Supervised mode: score = the fused head's positive-class probability (not smoothed),
-    label = probability > 0.5; ``parts = {"probability": ...}``."""
-    probability, xi = positive_probability(detector, dataset)
+    """Supervised mode: score = the fused head's positive-class probability, smoothed over the
+    graph in log-odds (``scoring.smoothing``, as the one-class score), label = score > 0.5;
+    ``parts = {"probability": the unsmoothed probability}``."""
+    raw, xi = positive_probability(detector, dataset)
+    probability = smooth_probability(raw, section.graph, detector.config.scoring.smoothing)
     return DetectionResult(
         probability.astype(np.float32),
         probability > THRESHOLD,
         xi.astype(np.float32),
-        {"probability": probability},
+        {"probability": raw},
         THRESHOLD,
         section.alignment,
         _info(detector, section, one_class=False),

@@ -15,8 +15,9 @@ derived for (the paper's method without one-class adaptations):
   scikit-learn), in the fused head's loss and in every TRB head's loss; batches are drawn
   uniformly (no resampling);
 - score: the fused head's probability of the positive class, softmax(dDec(ξ))₁ with ζ_m = μ_m,
-  not smoothed; label: probability > :data:`THRESHOLD` (0.5, the decision of the class-weighted
-  classifier).
+  smoothed over the spatial graph in log-odds with the one-class path's ``scoring.smoothing``
+  (:func:`~omib_st.scoring.smooth_probability`); label: score > :data:`THRESHOLD` (0.5, the
+  decision of the class-weighted classifier).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """From per-spot evidence to scores and labels: standardisation, smoothing, thresholds."""
 
-from omib_st.scoring.smoothing import smooth_scores
+from omib_st.scoring.smoothing import smooth_probability, smooth_scores
 from omib_st.scoring.standardize import combine, robust_stats
 from omib_st.scoring.threshold import (
     mixture_threshold,
@@ -16,5 +16,6 @@ __all__ = [
     "otsu_threshold",
     "quantile_threshold",
     "robust_stats",
+    "smooth_probability",
     "smooth_scores",
 ]

@@ -15,3 +15,12 @@ def smooth_scores(scores: np.ndarray, graph: sparse.spmatrix, weight: float) -> 
         graph @ scores, degree, out=scores.astype(float).copy(), where=degree > 0
     )
     return (1 - weight) * scores + weight * neighbour_mean
+
+
+def smooth_probability(
+    probability: np.ndarray, graph: sparse.spmatrix, weight: float, eps: float = 1e-6
+) -> np.ndarray:
+    """:func:`smooth_scores` of the log-odds, mapped back to a probability: the neighbours of a
+    saturated spot (p ≈ 0 or 1) still move it, which averaging probabilities would not."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), eps, 1 - eps)
+    return 1 / (1 + np.exp(-smooth_scores(np.log(p / (1 - p)), graph, weight)))

@@ -12,7 +12,9 @@ import omib_st as om
 from omib_st.config import replace
 from omib_st.errors import OmibError
 from omib_st.model import OmibDetector
+from omib_st.model.score import prepare_target
 from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
+from omib_st.scoring import smooth_probability
 
 LESION = ("both", "expression")
 FIT = {"label_key": "lesion", "positive": list(LESION), "use_image": False}
@@ -48,6 +50,11 @@ def test_learns_a_planted_lesion_from_its_labels(supervised, annotated):
     assert ((result.scores >= 0) & (result.scores <= 1)).all()  # a probability
     np.testing.assert_array_equal(result.labels, result.scores > 0.5)
     assert result.threshold == 0.5 and set(result.parts) == {"probability"}
+    graph = prepare_target(supervised, target, layer=None, library_id=None)[0].graph
+    smoothing = supervised.config.scoring.smoothing  # the probability, smoothed in log-odds
+    np.testing.assert_allclose(
+        result.scores, smooth_probability(result.parts["probability"], graph, smoothing), rtol=1e-5
+    )
     t = supervised.training
     assert t["n_train_positive"] + t["n_train_negative"] == t["n_train_spots"]
     assert t["class_weights"][1] > t["class_weights"][0]  # the rare class weighs more

@@ -1,7 +1,7 @@
 import numpy as np
 from scipy import sparse
 
-from omib_st.scoring import smooth_scores
+from omib_st.scoring import smooth_probability, smooth_scores
 
 
 def _graph(edges, n):
@@ -23,3 +23,16 @@ def test_no_smoothing_is_the_identity_and_constant_scores_stay_constant():
     graph = _graph([(0, 1), (1, 2)], 3)
     assert np.array_equal(smooth_scores(scores, graph, 0.0), scores)
     assert np.allclose(smooth_scores(np.full(3, 7.0), graph, 0.5), 7.0)
+
+
+def test_probabilities_are_smoothed_in_log_odds():
+    """A spot at p ≈ 0 among neighbours at p ≈ 1 ranks by its neighbours, and the order of
+    probabilities that differ only near saturation survives smoothing."""
+    graph = _graph([(0, 1), (0, 2), (3, 4)], 5)
+    p = np.array([1e-9, 1 - 1e-9, 1 - 1e-9, 0.3, 0.3])
+    smoothed = smooth_probability(p, graph, 0.75)
+    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
+    expected = 1 / (1 + np.exp(-smooth_scores(logit, graph, 0.75)))
+    np.testing.assert_allclose(smoothed, expected)
+    assert smoothed[0] > 0.99 and np.allclose(smoothed[3:], 0.3)
+    np.testing.assert_allclose(smooth_probability(p[3:], _graph([(0, 1)], 2), 0.0), p[3:])

@@ -68,8 +68,9 @@ def cluster_groups(annotation: pd.Series) -> pd.Categorical:
     return pd.Categorical(group, categories=GROUPS)
 
 
-def load_section(root: str | os.PathLike, section: str) -> AnnData:
-    """One section with its full-resolution H&E and its expression cluster per spot.
+def load_section(root: str | os.PathLike, section: str, *, image: bool = True) -> AnnData:
+    """One section with its full-resolution H&E (unless ``image`` is False) and its expression
+    cluster per spot.
 
     Adds ``obs["cluster"]``, ``obs["truth"]`` (the cluster's annotation) and
     ``obs["label_group"]`` (:func:`cluster_groups`). Clusters are joined on the array
@@ -78,11 +79,11 @@ def load_section(root: str | os.PathLike, section: str) -> AnnData:
     from omib_st.io import read_her2st
 
     root = Path(root)
-    if not (root / "images" / f"{section}.jpg").is_file():
+    if image and not (root / "images" / f"{section}.jpg").is_file():
         raise OmibError(f"no images/{section}.jpg in {root}", "give the her2st folder with images/")
     with warnings.catch_warnings():  # a few selected spots lack counts in every section
         warnings.filterwarnings("ignore", message=".*have no row in.*", category=UserWarning)
-        adata = read_her2st(root, section, image=True, labels=False)
+        adata = read_her2st(root, section, image=image, labels=False)
     clusters = pd.read_csv(root / "clusters" / f"{section}.tsv.gz", sep="\t")
     key = clusters["x"].astype(int).astype(str) + "x" + clusters["y"].astype(int).astype(str)
     cluster = pd.Series(clusters["label"].to_numpy(), index=key.to_numpy())
