@@ -63,11 +63,8 @@ def fit_command(files: list[str], model: str | Path, *, seed: int = 0) -> list[s
 
 def detect_command(section: str | Path, reference: str | Path, out: str | Path, *, seed: int = 0):
     """The user's command: ``omib-st detect`` with its defaults."""
-    return [*_cli("detect"), str(section), "--reference", str(reference), "-o", str(out)] + [
-        "--force",
-        "--seed",
-        str(seed),
-    ]
+    files = [str(section), "--reference", str(reference), "-o", str(out)]
+    return [*_cli("detect"), *files, "--force", "--seed", str(seed)]
 
 
 def her2st_fit_row(
@@ -114,17 +111,18 @@ def visium_detect_row(
     command = detect_command(section, reference, out, seed=seed)
     measured = _timed_child(command, work / "visium4k_detect.log", threads)
     run = ad.read_h5ad(out)
-    record = run.uns["omib"]
-    training = {k: record[k] for k in ("n_train_spots", "epochs", "train_seconds", "device")}
+    info = run.uns["omib"]
     return {
         "row": "visium 4k detect",
         **measured,
-        **{k: v for k, v in training.items() if k != "train_seconds"},
-        "train_s": training["train_seconds"],
         "n_spots": run.n_obs,
-        "n_genes": int(record["n_genes"]),
-        "spot_epochs_per_s": round(spot_epochs_per_second(training) or float("nan"), 1),
+        "n_train_spots": info["n_train_spots"],
+        "n_genes": int(info["n_genes"]),
+        "epochs": info["epochs"],
+        "train_s": info["train_seconds"],
+        "spot_epochs_per_s": round(spot_epochs_per_second(info) or float("nan"), 1),
         "auc": round(planted_auc(run, run.obs["omib_score"].to_numpy()), 4),
+        "device": info["device"],
     }
 
 
