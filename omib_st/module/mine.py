@@ -69,7 +69,7 @@ class MINE:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             statistics = MLP(a.shape[1] + b.shape[1], 1, (self.hidden_dim, self.hidden_dim))
-        optimiser = torch.optim.Adam(statistics.parameters(), lr=self.lr)
+        optimiser = torch.optim.Adam(statistics.parameters(), lr=self.lr, foreach=True)
         ema = None
         batch = min(self.batch_size, len(train_idx))
         held_out = eval_idx[torch.randperm(len(eval_idx), generator=generator)]

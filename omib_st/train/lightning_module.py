@@ -56,6 +56,7 @@ class OMIBLightning(L.LightningModule):
             self.model.parameters(),
             lr=self.train_config.lr,
             weight_decay=self.train_config.weight_decay,
+            foreach=True,
         )
 
     def _step(self, batch: dict[str, Any], prefix: str) -> torch.Tensor:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import yaml
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 from omib_st.benchmarks.perf import PRESET, section
@@ -49,7 +50,9 @@ def main() -> None:
         in_ops = sum(e.self_cpu_time_total for e in events) / 1e6
         print(f"\n== {phase}: {wall:.1f} s wall, {in_ops:.1f} s CPU in profiled torch ops")
         if args.device == "cuda":
-            busy = sum(getattr(e, "self_device_time_total", 0) for e in events) / 1e6
+            # the kernels and copies, as torch's own "Self CUDA time total" (no ranges, no ops)
+            kernels = [e for e in events if e.device_type == DeviceType.CUDA]
+            busy = sum(e.self_device_time_total for e in kernels if not e.is_user_annotation) / 1e6
             print(f"   GPU kernels {busy:.1f} s: busy {busy / wall:.0%} of the wall time")
         print(events.table(sort_by=sort, row_limit=args.rows))
         if args.trace:
