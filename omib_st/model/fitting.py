@@ -163,7 +163,7 @@ def prepare_data(
 
 def project(detector: Any, sections: Sequence[Section], train_spots: np.ndarray) -> None:
     """Fit the expression projection on the training spots and give every section its
-    encoder input (:attr:`Section.features`)."""
+    encoder input (:attr:`Section.features`) in place of its expression."""
     detector.projection = Projection.fit(
         [s.expression for s in sections],
         detector.config.expression.n_components,
@@ -172,7 +172,7 @@ def project(detector: Any, sections: Sequence[Section], train_spots: np.ndarray)
         per_section=detector.config.expression.scaling == "section",
     )
     for section in sections:
-        section.features = detector.projection(section.expression)
+        section.features, section.expression = detector.projection(section.expression), None
 
 
 def build_model(detector: Any, data: FitData, *, library_id: str | None) -> None:

@@ -56,8 +56,8 @@ def prepare_target(
         layer=layer,
         library_id=library_id,
         thin_to=detector.thin_to,
+        projection=detector.projection,
     )
-    section.features = detector.projection(section.expression)
     if detector.use_image:
         detector._cache = score_image_targets(detector, adata, section, library_id=library_id)
     try:

@@ -23,11 +23,11 @@ from omib_st.io.validate import get_coords
 from omib_st.pp import (
     GeneAlignment,
     PatchExtractor,
+    Projection,
     check_graph_size,
     check_shared_genes,
     counts_matrix,
-    gene_counts,
-    normalize_expression,
+    expression_and_counts,
     spatial_graph,
 )
 
@@ -44,8 +44,9 @@ def thumbnails(patches: torch.Tensor) -> torch.Tensor:
 class Section:
     """One section ready for batching; ``patches`` is None when the image is not used."""
 
-    expression: sparse.csr_matrix
-    """Log-normalised expression of the model's genes (the input of :attr:`features`)."""
+    expression: sparse.csr_matrix | None
+    """Log-normalised expression of the model's genes: the input of :attr:`features`, released
+    (None) once they are computed."""
     target: sparse.csr_matrix
     """The expression target: counts of the model's genes summed over the spot and its
     neighbours up to ``expression.target_hops`` graph hops away."""
@@ -65,7 +66,7 @@ class Section:
 
     @property
     def n_spots(self) -> int:
-        return self.expression.shape[0]
+        return self.target.shape[0]
 
 
 def prepare_section(
@@ -77,11 +78,17 @@ def prepare_section(
     layer: str | None = None,
     library_id: str | None = None,
     thin_to: float | None = None,
+    projection: Projection | None = None,
 ) -> Section:
     """Validate ``adata`` and compute its expression matrix, count target, spatial graph and
-    patch extractor; with ``thin_to``, deeper spots are thinned to that many UMIs first."""
+    patch extractor; with ``thin_to``, deeper spots are thinned to that many UMIs first.
+
+    With the model's ``projection`` (scoring), the expression is projected to the section's
+    :attr:`~Section.features` and not kept, so a large section's peak memory holds one of the
+    two matrices, not both.
+    """
     validate(adata, layer=layer, require_image=use_image, library_id=library_id)
-    expression, alignment = normalize_expression(
+    expression, counts, alignment = expression_and_counts(
         adata,
         genes,
         target_sum=config.preprocess.target_sum,
@@ -89,7 +96,9 @@ def prepare_section(
         thin_to=thin_to,
         seed=config.train.seed,
     )
-    counts, _ = gene_counts(adata, genes, layer=layer, thin_to=thin_to, seed=config.train.seed)
+    features = None
+    if projection is not None:
+        features, expression = projection(expression), None
     depth = np.log1p(np.asarray(counts_matrix(adata, layer).sum(axis=1), dtype=np.float64).ravel())
     graph = spatial_graph(
         get_coords(adata),
@@ -108,7 +117,9 @@ def prepare_section(
             resolution=patch.resolution,
             library_id=library_id,
         )
-    return Section(expression, target, graph, patches, alignment, depth, get_coords(adata))
+    return Section(
+        expression, target, graph, patches, alignment, depth, get_coords(adata), features
+    )
 
 
 def check_section(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import torch
 from torch import Tensor
 
 from omib_st.module.mine import MutualInformationEstimator
@@ -46,17 +47,20 @@ def estimate_beta_bound(
     """Estimate Ĥ, Î and M_u from warm-up representations ``z`` (modality → ``[N, d]``)."""
     names = list(z)
     k = len(names)
-    entropies = {m: estimator(z[m], z[m]) for m in names}
+    pairs = [(z[m], z[m]) for m in names]
     if k == 2:
-        mi = estimator(z[names[0]], z[names[1]])
+        pairs.append((z[names[0]], z[names[1]]))
+    else:
+        stacked = torch.cat([z[m].reshape(z[m].shape[0], -1) for m in names], dim=1)
+        pairs.append((stacked, stacked))
+    *estimates, last = estimator.many(pairs)
+    entropies = dict(zip(names, estimates))
+    if k == 2:
+        mi = last
         joint = sum(entropies.values()) - min(mi, *entropies.values())
         m_lower = _inverse(3.0 * (entropies[names[0]] + entropies[names[1]]))
     else:
-        import torch
-
-        mi, m_lower = None, None
-        stacked = torch.cat([z[m].reshape(z[m].shape[0], -1) for m in names], dim=1)
-        joint = estimator(stacked, stacked)
+        mi, m_lower, joint = None, None, last
     m_safe = _inverse((2 * k - 1) * joint)
     m_upper = _inverse((1.0 + r) * joint) if k == 2 else None
     chosen = m_safe if beta == "auto" else float(beta)

@@ -8,6 +8,7 @@ how separable the representations are up to that ceiling, not a differential ent
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Protocol
 
 import torch
@@ -17,9 +18,10 @@ from omib_st.nn.mlp import MLP
 
 
 class MutualInformationEstimator(Protocol):
-    """Anything that maps paired samples ``a [N, p]``, ``b [N, q]`` to an estimate of I(a; b)."""
+    """Anything that maps pairs of paired samples ``a [N, p]``, ``b [N, q]`` (the same N in every
+    pair) to estimates of I(a; b), one per pair."""
 
-    def __call__(self, a: Tensor, b: Tensor) -> float: ...
+    def many(self, pairs: Sequence[tuple[Tensor, Tensor]]) -> list[float]: ...
 
 
 def donsker_varadhan(t_joint: Tensor, t_marginal: Tensor) -> Tensor:
@@ -57,49 +59,64 @@ class MINE:
         self.eval_every = eval_every
 
     def __call__(self, a: Tensor, b: Tensor) -> float:
-        if a.shape[0] != b.shape[0] or a.shape[0] < 4:
-            raise ValueError(f"MINE needs paired samples (got {a.shape[0]} and {b.shape[0]})")
-        if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
-            raise ValueError("MINE needs finite samples (got NaN or infinite values)")
+        """The held-out DV bound on I(a; b), in nats."""
+        return self.many([(a, b)])[0]
+
+    def many(self, pairs: Sequence[tuple[Tensor, Tensor]]) -> list[float]:
+        """:meth:`__call__` for each pair, with the networks trained in lockstep: the same
+        batches, one backward pass and one optimiser step for all of them. Each estimate is the
+        one :meth:`__call__` gives for its pair alone, bit for bit."""
+        n = pairs[0][0].shape[0]
+        for a, b in pairs:
+            if a.shape[0] != b.shape[0] or a.shape[0] != n or n < 4:
+                raise ValueError(f"MINE needs paired samples (got {a.shape[0]} and {b.shape[0]})")
+            if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+                raise ValueError("MINE needs finite samples (got NaN or infinite values)")
         generator = torch.Generator().manual_seed(self.seed)
-        a, b = _standardise(a.detach().float().cpu()), _standardise(b.detach().float().cpu())
-        order = torch.randperm(a.shape[0], generator=generator)
-        n_eval = max(2, int(round(self.eval_fraction * a.shape[0])))
+        pairs = [(_standardise(a), _standardise(b)) for a, b in pairs]
+        order = torch.randperm(n, generator=generator)
+        n_eval = max(2, int(round(self.eval_fraction * n)))
         eval_idx, train_idx = order[:n_eval], order[n_eval:]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            statistics = MLP(a.shape[1] + b.shape[1], 1, (self.hidden_dim, self.hidden_dim))
-        optimiser = torch.optim.Adam(statistics.parameters(), lr=self.lr, foreach=True)
-        ema = None
+        networks = []
+        for a, b in pairs:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                networks.append(MLP(a.shape[1] + b.shape[1], 1, (self.hidden_dim, self.hidden_dim)))
+        parameters = [p for network in networks for p in network.parameters()]
+        optimiser = torch.optim.Adam(parameters, lr=self.lr, foreach=True)
+        ema: list[Tensor | None] = [None] * len(pairs)
         batch = min(self.batch_size, len(train_idx))
         held_out = eval_idx[torch.randperm(len(eval_idx), generator=generator)]
-        best = 0.0
+        best = [0.0] * len(pairs)
         for step in range(1, self.steps + 1):
             idx = train_idx[torch.randperm(len(train_idx), generator=generator)[:batch]]
             shuffled = idx[torch.randperm(len(idx), generator=generator)]
-            t_joint = statistics(torch.cat([a[idx], b[idx]], 1)).squeeze(-1)
-            t_marginal = statistics(torch.cat([a[idx], b[shuffled]], 1)).squeeze(-1)
-            mean_exp = torch.exp(t_marginal.clamp(max=30)).mean()
-            ema = (
-                mean_exp.detach()
-                if ema is None
-                else self.ema_momentum * ema + (1 - self.ema_momentum) * mean_exp.detach()
-            )
-            # Surrogate whose gradient is E_P[∇T] − E_Q[e^T ∇T] / EMA(E_Q[e^T]).
-            loss = -(t_joint.mean() - mean_exp / ema.clamp_min(1e-12))
+            losses = []
+            for k, (network, (a, b)) in enumerate(zip(networks, pairs)):
+                t_joint = network(torch.cat([a[idx], b[idx]], 1)).squeeze(-1)
+                t_marginal = network(torch.cat([a[idx], b[shuffled]], 1)).squeeze(-1)
+                mean_exp = torch.exp(t_marginal.clamp(max=30)).mean()
+                ema[k] = (
+                    mean_exp.detach()
+                    if ema[k] is None
+                    else self.ema_momentum * ema[k] + (1 - self.ema_momentum) * mean_exp.detach()
+                )
+                # Surrogate whose gradient is E_P[∇T] − E_Q[e^T ∇T] / EMA(E_Q[e^T]).
+                losses.append(-(t_joint.mean() - mean_exp / ema[k].clamp_min(1e-12)))
             optimiser.zero_grad()
-            loss.backward()
+            torch.stack(losses).sum().backward()  # independent networks: each gets its own gradient
             optimiser.step()
             if step % self.eval_every == 0 or step == self.steps:
                 with torch.no_grad():
-                    t_joint = statistics(torch.cat([a[eval_idx], b[eval_idx]], 1)).squeeze(-1)
-                    t_marginal = statistics(torch.cat([a[eval_idx], b[held_out]], 1)).squeeze(-1)
-                    bound = float(donsker_varadhan(t_joint, t_marginal))
-                    if math.isfinite(bound):  # an overflowing e^T is no estimate
-                        best = max(best, bound)
+                    for k, (network, (a, b)) in enumerate(zip(networks, pairs)):
+                        t_joint = network(torch.cat([a[eval_idx], b[eval_idx]], 1)).squeeze(-1)
+                        t_marginal = network(torch.cat([a[eval_idx], b[held_out]], 1))
+                        bound = float(donsker_varadhan(t_joint, t_marginal.squeeze(-1)))
+                        if math.isfinite(bound):  # an overflowing e^T is no estimate
+                            best[k] = max(best[k], bound)
         return best
 
 
 def _standardise(x: Tensor) -> Tensor:
-    x = x.reshape(x.shape[0], -1)
+    x = x.detach().float().cpu().reshape(x.shape[0], -1)
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)

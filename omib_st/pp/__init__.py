@@ -11,7 +11,7 @@ from omib_st.pp.morphology import DESCRIPTOR_NAMES, morphology_descriptors, spot
 from omib_st.pp.normalize import (
     GeneAlignment,
     check_shared_genes,
-    gene_counts,
+    expression_and_counts,
     normalize_expression,
 )
 from omib_st.pp.patches import PatchExtractor
@@ -28,7 +28,7 @@ __all__ = [
     "crop_resize",
     "lattice_spacing",
     "morphology_descriptors",
-    "gene_counts",
+    "expression_and_counts",
     "normalize_expression",
     "select_genes",
     "spatial_graph",

@@ -81,45 +81,65 @@ def normalize_expression(
     ``log1p(counts / library_size × target_sum)`` as CSR float32 ``n_spots × len(genes)``, and
     the :class:`GeneAlignment`.
     """
+    expression, _, alignment = expression_and_counts(
+        adata, genes, target_sum=target_sum, layer=layer, thin_to=thin_to, seed=seed
+    )
+    return expression, alignment
+
+
+def expression_and_counts(
+    adata: AnnData,
+    genes: Sequence[str],
+    *,
+    target_sum: float = 1e4,
+    layer: str | None = None,
+    thin_to: float | None = None,
+    seed: int = 0,
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, GeneAlignment]:
+    """:func:`normalize_expression` and the raw counts it came from, in one pass.
+
+    The counts are extracted (and thinned) once. They are float32 CSR on the columns ``genes``
+    and share their arrays with ``adata``'s matrix where no conversion is needed, so they are
+    read-only: a large section is then held once, not three times.
+
+    Returns
+    -------
+    The log-normalised expression, the counts, and the :class:`GeneAlignment`.
+    """
     genes = [str(g) for g in genes]
     if len(set(genes)) != len(genes):
         raise OmibError("the reference gene list has duplicates", "give each gene once")
     counts = _counts(adata, genes, layer, thin_to, seed)
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
-    scale = np.divide(target_sum, library, out=np.zeros_like(library), where=library > 0)
     selected, alignment = _align(counts, adata.var_names, genes)
-    indices = selected.indices
-    indptr = selected.indptr
-    data = np.empty(len(selected.data), dtype=np.float32)
-    for first in range(0, adata.n_obs, _ROWS):  # float64 arithmetic, a block of rows at a time
-        last = min(first + _ROWS, adata.n_obs)
+    return (
+        _log_normalized(selected, library, target_sum),
+        sparse.csr_matrix(
+            (selected.data.astype(np.float32, copy=False), selected.indices, selected.indptr),
+            shape=selected.shape,
+            copy=False,
+        ),
+        alignment,
+    )
+
+
+def _log_normalized(
+    counts: sparse.csr_matrix, library: np.ndarray, target_sum: float
+) -> sparse.csr_matrix:
+    """``log1p(counts / library × target_sum)`` in float32 with arrays of its own, computed in
+    float64 a block of rows at a time."""
+    scale = np.divide(target_sum, library, out=np.zeros_like(library), where=library > 0)
+    indptr = counts.indptr
+    data = np.empty(len(counts.data), dtype=np.float32)
+    for first in range(0, counts.shape[0], _ROWS):
+        last = min(first + _ROWS, counts.shape[0])
         block = slice(indptr[first], indptr[last])
         per_row = np.repeat(scale[first:last], np.diff(indptr[first : last + 1]))
-        data[block] = np.log1p(selected.data[block] * per_row)
-    out = sparse.csr_matrix((data, indices, indptr.copy()), shape=(adata.n_obs, len(genes)))
+        data[block] = np.log1p(counts.data[block] * per_row)
+    out = sparse.csr_matrix((data, counts.indices.copy(), indptr.copy()), shape=counts.shape)
     if not data.all():
         out.eliminate_zeros()
-    return out, alignment
-
-
-def gene_counts(
-    adata: AnnData,
-    genes: Sequence[str],
-    *,
-    layer: str | None = None,
-    thin_to: float | None = None,
-    seed: int = 0,
-) -> tuple[sparse.csr_matrix, GeneAlignment]:
-    """Raw counts of ``adata`` on the columns ``genes`` (absent genes are 0), float32 CSR, after
-    the same optional thinning as :func:`normalize_expression`."""
-    genes = [str(g) for g in genes]
-    counts = _counts(adata, genes, layer, thin_to, seed)
-    selected, alignment = _align(counts, adata.var_names, genes)
-    out = sparse.csr_matrix(
-        (selected.data.astype(np.float32), selected.indices, selected.indptr),
-        shape=(adata.n_obs, len(genes)),
-    )
-    return out, alignment
+    return out
 
 
 def _counts(
@@ -136,8 +156,8 @@ def _counts(
 def _align(
     counts: sparse.csr_matrix, var_names, genes: list[str]
 ) -> tuple[sparse.csr_matrix, GeneAlignment]:
-    """``counts`` with its columns moved to the positions of ``genes`` (sorted indices; the
-    column count is left as the sample's) and how the genes matched."""
+    """``counts`` with its columns moved to the positions of ``genes`` (sorted indices; may share
+    ``counts``'s arrays) and how the genes matched."""
     position = var_names.get_indexer(genes)
     present = position >= 0
     columns = position[present]
@@ -145,7 +165,7 @@ def _align(
         selected = counts  # every gene, in order: no column selection (and no copy) needed
         if not selected.has_sorted_indices:
             selected = selected.sorted_indices()
-        indices = selected.indices.copy()
+        indices = selected.indices
     else:
         selected = counts[:, columns].tocsr()
         selected.sort_indices()

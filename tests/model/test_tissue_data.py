@@ -2,9 +2,16 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from omib_st.config import DetectorConfig
 from omib_st.datasets import synthetic_visium
 from omib_st.errors import OmibError
-from omib_st.model.tissue_data import has_image, neighbourhood_sum, require_image
+from omib_st.model.tissue_data import (
+    has_image,
+    neighbourhood_sum,
+    prepare_section,
+    require_image,
+)
+from omib_st.pp import Projection
 
 
 def test_neighbourhood_sum_pools_counts_over_the_walk():
@@ -32,3 +39,14 @@ def test_has_image_finds_loaded_images_or_the_source_image_path():
     assert not has_image(adata)
     with pytest.raises(OmibError, match="the model uses the H&E image"):
         require_image(adata)
+
+
+def test_a_scored_section_keeps_the_projection_not_the_expression():
+    adata = synthetic_visium(n_rows=6, n_cols=7, n_genes=30, seed=0, lesions=())
+    genes, config = list(adata.var_names), DetectorConfig()
+    kept = prepare_section(adata, genes, config, use_image=False)
+    projection = Projection.fit(kept.expression, 5)
+    scored = prepare_section(adata, genes, config, use_image=False, projection=projection)
+    assert scored.expression is None and scored.n_spots == adata.n_obs
+    np.testing.assert_array_equal(scored.features, projection(kept.expression))
+    np.testing.assert_array_equal(scored.target.toarray(), kept.target.toarray())

@@ -3,7 +3,7 @@ import pytest
 from scipy import sparse
 
 from omib_st.errors import OmibError
-from omib_st.pp import GeneAlignment, normalize_expression
+from omib_st.pp import GeneAlignment, expression_and_counts, normalize_expression
 
 
 def _expected(adata, genes, target_sum=1e4):
@@ -88,3 +88,19 @@ def test_all_genes_in_order_without_a_copy_of_the_input(synthetic_adata):
     assert matrix.has_sorted_indices and alignment.n_missing == 0
     np.testing.assert_array_equal(synthetic_adata.X.indices, before)  # input untouched
     assert not np.shares_memory(matrix.indices, synthetic_adata.X.indices)
+
+
+def test_counts_come_with_the_expression_without_copying_the_input(synthetic_adata):
+    synthetic_adata.X = synthetic_adata.X.astype(np.float32)
+    genes = list(synthetic_adata.var_names)
+    expression, counts, alignment = expression_and_counts(synthetic_adata, genes)
+    np.testing.assert_array_equal(counts.toarray(), synthetic_adata.X.toarray())
+    assert np.shares_memory(counts.data, synthetic_adata.X.data)  # held once, read-only
+    assert not np.shares_memory(expression.data, synthetic_adata.X.data)
+    np.testing.assert_array_equal(
+        expression.toarray(), normalize_expression(synthetic_adata, genes)[0].toarray()
+    )
+    subset = ["Gene0003", "MISSING", "Gene0001"]
+    _, counts, alignment = expression_and_counts(synthetic_adata, subset, thin_to=50, seed=0)
+    assert counts.shape == (synthetic_adata.n_obs, 3) and alignment.missing == ["MISSING"]
+    assert counts[:, 1].nnz == 0 and counts.sum(axis=1).max() <= 50
