@@ -107,14 +107,19 @@ class MINE:
             torch.stack(losses).sum().backward()  # independent networks: each gets its own gradient
             optimiser.step()
             if step % self.eval_every == 0 or step == self.steps:
-                with torch.no_grad():
-                    for k, (network, (a, b)) in enumerate(zip(networks, pairs)):
-                        t_joint = network(torch.cat([a[eval_idx], b[eval_idx]], 1)).squeeze(-1)
-                        t_marginal = network(torch.cat([a[eval_idx], b[held_out]], 1))
-                        bound = float(donsker_varadhan(t_joint, t_marginal.squeeze(-1)))
-                        if math.isfinite(bound):  # an overflowing e^T is no estimate
-                            best[k] = max(best[k], bound)
+                for k, (network, (a, b)) in enumerate(zip(networks, pairs)):
+                    bound = _held_out_bound(network, a, b, eval_idx, held_out)
+                    if math.isfinite(bound):  # an overflowing e^T is no estimate
+                        best[k] = max(best[k], bound)
         return best
+
+
+@torch.no_grad()
+def _held_out_bound(network, a: Tensor, b: Tensor, joint: Tensor, shuffled: Tensor) -> float:
+    """The DV bound of ``network`` on the held-out pairs ``joint`` (marginals: ``b[shuffled]``)."""
+    t_joint = network(torch.cat([a[joint], b[joint]], 1)).squeeze(-1)
+    t_marginal = network(torch.cat([a[joint], b[shuffled]], 1)).squeeze(-1)
+    return float(donsker_varadhan(t_joint, t_marginal))
 
 
 def _standardise(x: Tensor) -> Tensor:
