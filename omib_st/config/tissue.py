@@ -161,9 +161,11 @@ class ScoringConfig(Section):
 
     section = "scoring"
 
-    combine: Literal["max", "mean"] = "max"
-    """How the modalities' robust z-scores make one score: ``max`` (abnormal in any view) or
-    ``mean``."""
+    combine: Literal["max", "mean"] = "mean"
+    """How the modalities' robust z-scores make one score: their ``mean``, or their ``max``
+    (abnormal in any one view scores high, a weak modality's noise included). The default was
+    chosen on real H&E, leave-one-patient-out (docs/benchmarks.md, issue 14). One modality's
+    evidence (expression only) is the same under both."""
     threshold: Literal["quantile", "mixture", "otsu", "multiotsu"] = "multiotsu"
     """How the scores of a sample become labels. ``multiotsu``: the lowest three-class
     multi-Otsu threshold on the sample's own scores (flags every spot above the lowest class,

@@ -41,11 +41,11 @@ def robust_stats(
 def combine(
     parts: dict[str, np.ndarray],
     stats: dict[str, Stats],
-    how: str = "max",
+    how: str = "mean",
     covariate: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Anomaly score from each part's robust z-score against the reference: their maximum
-    (a spot abnormal in any one view scores high) or their mean."""
+    """Anomaly score from each part's robust z-score against the reference: their mean, or
+    their maximum (a spot abnormal in any one view scores high)."""
     shift = 0.0 if covariate is None else np.asarray(covariate, dtype=np.float64)
     z = np.stack(
         [
