@@ -81,10 +81,8 @@ def normalize_expression(
     ``log1p(counts / library_size × target_sum)`` as CSR float32 ``n_spots × len(genes)``, and
     the :class:`GeneAlignment`.
     """
-    expression, _, alignment = expression_and_counts(
-        adata, genes, target_sum=target_sum, layer=layer, thin_to=thin_to, seed=seed
-    )
-    return expression, alignment
+    counts, library, alignment = _aligned_counts(adata, genes, layer, thin_to, seed)
+    return _log_normalized(counts, library, target_sum), alignment
 
 
 def expression_and_counts(
@@ -106,21 +104,30 @@ def expression_and_counts(
     -------
     The log-normalised expression, the counts, and the :class:`GeneAlignment`.
     """
+    counts, library, alignment = _aligned_counts(adata, genes, layer, thin_to, seed)
+    return (
+        _log_normalized(counts, library, target_sum),
+        sparse.csr_matrix(
+            (counts.data.astype(np.float32, copy=False), counts.indices, counts.indptr),
+            shape=counts.shape,
+            copy=False,
+        ),
+        alignment,
+    )
+
+
+def _aligned_counts(
+    adata: AnnData, genes: Sequence[str], layer: str | None, thin_to: float | None, seed: int
+) -> tuple[sparse.csr_matrix, np.ndarray, GeneAlignment]:
+    """The counts on the columns ``genes`` (may share ``adata``'s arrays), each spot's library
+    size over all of the sample's genes, and how the genes matched."""
     genes = [str(g) for g in genes]
     if len(set(genes)) != len(genes):
         raise OmibError("the reference gene list has duplicates", "give each gene once")
     counts = _counts(adata, genes, layer, thin_to, seed)
     library = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
-    selected, alignment = _align(counts, adata.var_names, genes)
-    return (
-        _log_normalized(selected, library, target_sum),
-        sparse.csr_matrix(
-            (selected.data.astype(np.float32, copy=False), selected.indices, selected.indptr),
-            shape=selected.shape,
-            copy=False,
-        ),
-        alignment,
-    )
+    aligned, alignment = _align(counts, adata.var_names, genes)
+    return aligned, library, alignment
 
 
 def _log_normalized(
