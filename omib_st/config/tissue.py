@@ -184,11 +184,20 @@ class ScoringConfig(Section):
     """Judge each spot's evidence against normal reference spots of the same sequencing depth (a
     robust line in log library size fitted on held-out reference spots)."""
     smoothing: float = fraction(0.75)
-    """Share of each spot's score replaced by the mean over its graph neighbours (0 = off):
-    tissue regions span several spots, single-spot noise does not. Chosen by nested
-    leave-one-patient-out on her2st (docs/benchmarks.md)."""
+    """Share of each spot's expression evidence (its robust z-score; a supervised model's
+    log-odds) replaced by the mean over its graph neighbours (0 = off): tissue regions span
+    several spots, single-spot noise does not. Chosen by nested leave-one-patient-out on her2st
+    (docs/benchmarks.md)."""
+    image_smoothing: float = fraction(0.25)
+    """The same for the image evidence, before the modalities are combined. Chosen by
+    leave-one-patient-out on real H&E (docs/benchmarks.md, issue 14)."""
     self_trim: float = fraction(0.2)
     """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
+
+    def smoothing_of(self, part: str) -> float:
+        """The smoothing weight of an evidence part: ``image_smoothing`` for ``image``, else
+        ``smoothing``."""
+        return self.image_smoothing if part == "image" else self.smoothing
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """Calibration of a one-class model on its held-out normal reference spots, and the threshold rules.
 
 At fit, :func:`calibrate` scores the held-out spots (and their graph neighbours, so they can be
-smoothed like a target) and keeps their combined scores and graph with the model. The
-``quantile`` rule (:func:`reference_threshold`) takes its cut from them, smoothed with the
-current ``scoring.smoothing``; the other rules (:data:`RULES`) cut the target's own scores.
+smoothed like a target) and keeps each part's robust z-scores and the graph with the model. The
+``quantile`` rule (:func:`reference_threshold`) takes its cut from them, smoothed and combined
+with the current settings (:func:`spot_scores`); the other rules (:data:`RULES`) cut the
+target's own scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,18 +18,21 @@ from scipy import sparse
 from omib_st.config import ScoringConfig
 from omib_st.model.inference import evidence
 from omib_st.scoring import (
-    combine,
     mixture_threshold,
     multiotsu_threshold,
     otsu_threshold,
+    pool,
     quantile_threshold,
     robust_stats,
     smooth_scores,
+    zscores,
 )
 
 CALIBRATION_KEYS = ("scores", "indptr", "indices", "held_out")
-"""What a one-class model keeps of its calibration: the combined scores of the held-out spots
-and their neighbours, their graph (CSR arrays) and the held-out spots' positions among them."""
+"""What a one-class model keeps of its calibration: the robust z-scores of the held-out spots
+and their neighbours (``[spots, parts]``, parts in the order of the reference statistics; one
+combined column in models saved before per-part smoothing), their graph (CSR arrays) and the
+held-out spots' positions among them."""
 
 Rule = Callable[[np.ndarray, ScoringConfig, int], float]
 RULES: dict[str, Rule] = {
@@ -47,12 +51,23 @@ def depth_covariate(detector: Any, dataset: Any) -> np.ndarray | None:
     return dataset.depth[dataset.spots] if detector.config.scoring.depth_adjust else None
 
 
+def spot_scores(
+    z: Mapping[str, np.ndarray], graph: sparse.spmatrix, scoring: ScoringConfig
+) -> np.ndarray:
+    """Each spot's score from its parts' robust z-scores: every part smoothed over ``graph``
+    with its own weight (:meth:`~omib_st.config.ScoringConfig.smoothing_of`), then pooled
+    (``scoring.combine``)."""
+    return pool(
+        {p: smooth_scores(v, graph, scoring.smoothing_of(p)) for p, v in z.items()}, scoring.combine
+    )
+
+
 def calibrate(
     detector: Any, sections: Sequence[Any], held_out: np.ndarray
 ) -> tuple[dict[str, tuple[float, ...]], dict[str, np.ndarray]]:
     """The score statistics and the calibration (:data:`CALIBRATION_KEYS`) from the held-out
     normal reference spots, on the same statistic a target gets: robust z-scores of each part,
-    combined, and (in :func:`reference_threshold`) smoothed over the spot's own section graph."""
+    smoothed over the spot's own section graph and combined in :func:`reference_threshold`."""
     c = detector.config
     full = detector._dataset(sections)
     needed = np.union1d(held_out, full.graph[held_out].indices)
@@ -67,7 +82,7 @@ def calibrate(
     )
     graph = full.graph[needed][:, needed]
     calibration = {
-        "scores": combine(parts, stats, c.scoring.combine, depth),
+        "scores": np.stack(list(zscores(parts, stats, depth).values()), axis=1),
         "indptr": graph.indptr,
         "indices": graph.indices,
         "held_out": where,
@@ -75,24 +90,32 @@ def calibrate(
     return stats, calibration
 
 
-def reference_threshold(calibration: dict[str, np.ndarray], scoring: ScoringConfig) -> float:
-    """The ``scoring.quantile`` of the held-out reference spots' scores, smoothed with the
-    current ``scoring.smoothing`` over their own sections (so a changed smoothing stays
-    calibrated)."""
-    n = len(calibration["scores"])
+def reference_threshold(
+    calibration: dict[str, np.ndarray], scoring: ScoringConfig, parts: Sequence[str] = ()
+) -> float:
+    """The ``scoring.quantile`` of the held-out reference spots' scores, smoothed and combined
+    with the current ``scoring`` settings over their own sections (so a changed smoothing stays
+    calibrated); ``parts`` names the calibration's columns (the reference statistics' keys)."""
+    z = np.asarray(calibration["scores"])
+    n = len(z)
     graph = sparse.csr_matrix(
         (np.ones(len(calibration["indices"])), calibration["indices"], calibration["indptr"]),
         shape=(n, n),
     )
-    smoothed = smooth_scores(calibration["scores"], graph, scoring.smoothing)
-    return quantile_threshold(smoothed[calibration["held_out"]], scoring.quantile)
+    columns = {"score": z} if z.ndim == 1 else dict(zip(parts, z.T, strict=True))
+    scores = spot_scores(columns, graph, scoring)
+    return quantile_threshold(scores[calibration["held_out"]], scoring.quantile)
 
 
 def target_threshold(
-    scores: np.ndarray, calibration: dict[str, np.ndarray], scoring: ScoringConfig, seed: int
+    scores: np.ndarray,
+    calibration: dict[str, np.ndarray],
+    scoring: ScoringConfig,
+    seed: int,
+    parts: Sequence[str] = (),
 ) -> float:
     """The ``scoring.threshold`` rule's cut for a target's (smoothed) scores."""
     rule = RULES.get(scoring.threshold)
     if rule is None:
-        return reference_threshold(calibration, scoring)
+        return reference_threshold(calibration, scoring, parts)
     return rule(scores, scoring, seed)

@@ -47,7 +47,8 @@ class OmibDetector:
     of its neighbourhood under a negative binomial with the observed library size, and the
     image target under a Gaussian. The score of a spot is that negative log-likelihood under the
     fused head, per modality, as robust z-scores against held-out normal reference spots,
-    combined (``scoring.combine``) and smoothed over the spatial graph.
+    smoothed over the spatial graph (each modality with its own weight) and combined
+    (``scoring.combine``).
 
     Supervised mode (``fit(..., label_key=..., positive=[...])``, :mod:`omib_st.model.supervised`):
     annotated spots train OMIB's two-class classification task (class-weighted cross-entropy)
@@ -144,8 +145,10 @@ class OmibDetector:
 
     def reference_threshold(self) -> float:
         """The ``scoring.quantile`` of the held-out reference spots' scores, smoothed with the
-        current ``scoring.smoothing`` (:func:`omib_st.model.calibration.reference_threshold`)."""
-        return reference_threshold(self.calibration, self.config.scoring)
+        current ``scoring`` settings (:func:`omib_st.model.calibration.reference_threshold`)."""
+        return reference_threshold(
+            self.calibration, self.config.scoring, list(self.reference_stats)
+        )
 
     def score(
         self, adata: AnnData, *, layer: str | None = None, library_id: str | None = None

@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 from anndata import AnnData
 
-from omib_st.model.calibration import depth_covariate, target_threshold
+from omib_st.model.calibration import depth_covariate, spot_scores, target_threshold
 from omib_st.model.image_hooks import score_image_targets
 from omib_st.model.inference import evidence
 from omib_st.model.supervised import THRESHOLD, positive_probability
 from omib_st.model.tissue_data import Section, prepare_section, require_image
 from omib_st.model.tissue_dataset import TissueDataset
 from omib_st.pp import GeneAlignment
-from omib_st.scoring import combine, smooth_probability, smooth_scores
+from omib_st.scoring import smooth_probability, zscores
 
 
 @dataclass
@@ -70,11 +70,10 @@ def one_class_result(detector: Any, section: Section, dataset: TissueDataset) ->
     """Scores, labels and ξ of a one-class model."""
     c = detector.config
     parts, xi = evidence(detector, dataset)
-    combined = combine(
-        parts, detector.reference_stats, c.scoring.combine, depth_covariate(detector, dataset)
-    )
-    scores = smooth_scores(combined, section.graph, c.scoring.smoothing)
-    threshold = target_threshold(scores, detector.calibration, c.scoring, c.train.seed)
+    stats = detector.reference_stats
+    z = zscores(parts, stats, depth_covariate(detector, dataset))
+    scores = spot_scores(z, section.graph, c.scoring)
+    threshold = target_threshold(scores, detector.calibration, c.scoring, c.train.seed, list(stats))
     return DetectionResult(
         scores.astype(np.float32),
         scores > threshold,

@@ -1,7 +1,7 @@
 """From per-spot evidence to scores and labels: standardisation, smoothing, thresholds."""
 
 from omib_st.scoring.smoothing import smooth_probability, smooth_scores
-from omib_st.scoring.standardize import combine, robust_stats
+from omib_st.scoring.standardize import combine, pool, robust_stats, zscores
 from omib_st.scoring.threshold import (
     mixture_threshold,
     multiotsu_threshold,
@@ -14,8 +14,10 @@ __all__ = [
     "mixture_threshold",
     "multiotsu_threshold",
     "otsu_threshold",
+    "pool",
     "quantile_threshold",
     "robust_stats",
     "smooth_probability",
     "smooth_scores",
+    "zscores",
 ]

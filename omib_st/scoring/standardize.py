@@ -38,19 +38,31 @@ def robust_stats(
     return stats
 
 
+def zscores(
+    parts: dict[str, np.ndarray], stats: dict[str, Stats], covariate: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Each part's robust z-score against the reference (its expected value at ``covariate``
+    subtracted, divided by its spread)."""
+    shift = 0.0 if covariate is None else np.asarray(covariate, dtype=np.float64)
+    return {
+        name: (parts[name] - intercept - slope * shift) / spread
+        for name, (intercept, slope, spread) in stats.items()
+    }
+
+
+def pool(z: dict[str, np.ndarray], how: str = "mean") -> np.ndarray:
+    """One score from the parts' z-scores: their mean, or their maximum (a spot abnormal in any
+    one view scores high)."""
+    stacked = np.stack(list(z.values()))
+    return stacked.max(axis=0) if how == "max" else stacked.mean(axis=0)
+
+
 def combine(
     parts: dict[str, np.ndarray],
     stats: dict[str, Stats],
     how: str = "mean",
     covariate: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Anomaly score from each part's robust z-score against the reference: their mean, or
-    their maximum (a spot abnormal in any one view scores high)."""
-    shift = 0.0 if covariate is None else np.asarray(covariate, dtype=np.float64)
-    z = np.stack(
-        [
-            (parts[name] - intercept - slope * shift) / spread
-            for name, (intercept, slope, spread) in stats.items()
-        ]
-    )
-    return z.max(axis=0) if how == "max" else z.mean(axis=0)
+    """Anomaly score from each part's robust z-score against the reference, pooled
+    (:func:`pool`)."""
+    return pool(zscores(parts, stats, covariate), how)

@@ -50,6 +50,26 @@ def test_reference_threshold_is_the_quantile_of_the_smoothed_held_out_scores():
     assert len(set(cuts.values())) == 3  # a changed smoothing recalibrates the cut
 
 
+def test_each_part_of_the_calibration_is_smoothed_with_its_own_weight():
+    """A fused model's calibration keeps one z-score column per part: the expression column is
+    smoothed with ``scoring.smoothing``, the image column with ``scoring.image_smoothing``,
+    then they are averaged; a one-column calibration (models saved before per-part smoothing)
+    is smoothed with ``scoring.smoothing``."""
+    cal = _chain_calibration()
+    image = np.random.default_rng(5).normal(size=len(cal["scores"])) * 3
+    fused = cal | {"scores": np.stack([cal["scores"], image], axis=1)}
+    graph = sparse.csr_matrix((np.ones(len(cal["indices"])), cal["indices"], cal["indptr"]))
+    scoring = ScoringConfig(threshold="quantile", quantile=0.8, smoothing=0.9, image_smoothing=0.0)
+    expected = (smooth_scores(cal["scores"], graph, 0.9) + image) / 2
+    cut = reference_threshold(fused, scoring, ["expression", "image"])
+    assert cut == pytest.approx(quantile_threshold(expected[cal["held_out"]], 0.8))
+    swapped = reference_threshold(fused, scoring, ["image", "expression"])
+    assert swapped != pytest.approx(cut)
+    old = reference_threshold(cal, scoring)  # one combined column: the expression weight
+    smoothed = smooth_scores(cal["scores"], graph, 0.9)
+    assert old == pytest.approx(quantile_threshold(smoothed[cal["held_out"]], 0.8))
+
+
 def test_a_changed_smoothing_recalibrates_a_fitted_detectors_threshold(fitted, synthetic_adata):
     config = fitted.config
     try:
@@ -89,7 +109,7 @@ def test_calibrate_scores_the_held_out_spots_with_their_neighbours(fitted, norma
     stats, cal = calibrate(fitted, [section], held_out)
     assert set(cal) == set(CALIBRATION_KEYS) and set(stats) == {"expression", "image"}
     needed = np.union1d(held_out, section.graph[held_out].indices)
-    assert len(cal["scores"]) == len(needed) and np.isfinite(cal["scores"]).all()
+    assert cal["scores"].shape == (len(needed), 2) and np.isfinite(cal["scores"]).all()
     np.testing.assert_array_equal(needed[cal["held_out"]], held_out)
     graph = sparse.csr_matrix((np.ones(len(cal["indices"])), cal["indices"], cal["indptr"]))
     np.testing.assert_array_equal(graph.toarray(), section.graph[needed][:, needed].toarray() != 0)

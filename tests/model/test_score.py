@@ -10,10 +10,10 @@ from omib_st.model import OmibDetector
 
 def test_score_is_the_fused_heads_negative_log_likelihood(fitted, synthetic_adata):
     """One objective, one score: the parts are the likelihood task's loss per spot under the
-    fused head, and the score is their robust z-scores against the reference, combined
-    (max) and smoothed over the spatial graph."""
+    fused head, and the score is their robust z-scores against the reference, each smoothed
+    over the spatial graph with its own weight, then combined."""
     from omib_st.model.tissue_data import prepare_section
-    from omib_st.scoring import combine, smooth_scores
+    from omib_st.scoring import smooth_scores
 
     result = fitted.score(synthetic_adata)
     section = prepare_section(synthetic_adata, fitted.genes, fitted.config, use_image=True)
@@ -26,10 +26,13 @@ def test_score_is_the_fused_heads_negative_log_likelihood(fitted, synthetic_adat
     for part in ("expression", "image"):
         np.testing.assert_allclose(result.parts[part][:20], nll[part].numpy(), rtol=1e-4)
     c = fitted.config.scoring
-    expected = smooth_scores(
-        combine(result.parts, fitted.reference_stats, c.combine), section.graph, c.smoothing
-    )
-    np.testing.assert_allclose(result.scores, expected, rtol=1e-5, atol=1e-5)
+    assert c.combine == "mean" and c.smoothing != c.image_smoothing  # the defaults
+    smoothed = [
+        smooth_scores((result.parts[part] - median) / spread, section.graph, weight)
+        for part, weight in (("expression", c.smoothing), ("image", c.image_smoothing))
+        for median, _, spread in [fitted.reference_stats[part]]
+    ]
+    np.testing.assert_allclose(result.scores, np.mean(smoothed, axis=0), rtol=1e-5, atol=1e-5)
 
 
 def test_the_result_reports_how_the_section_was_scored(fitted, synthetic_adata):

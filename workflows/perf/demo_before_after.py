@@ -1,7 +1,9 @@
 """omib-st demo's fit + score with the image CNN trained (the defaults before issue 14) and with
 the defaults (on CPU: frozen backbone, cached features), in one process, timed and scored.
 
-Usage: ``python workflows/perf/demo_before_after.py before,after`` (the order to run them in);
+Usage: ``python workflows/perf/demo_before_after.py before,after`` (the order to run them in;
+``one_weight`` is the defaults with the image part smoothed like the expression, as before
+session 11);
 prints one JSON line per variant (AUC, AUC per lesion kind, seconds, backbone path, epochs).
 """
 
@@ -14,7 +16,11 @@ from sklearn.metrics import roc_auc_score
 import omib_st as om
 from omib_st.cli.demo import DEMO_CONFIG
 
-VARIANTS = {"before": {"image.freeze": False, "image.target": "thumbnail"}, "after": {}}
+VARIANTS = {
+    "before": {"image.freeze": False, "image.target": "thumbnail"},
+    "after": {},
+    "one_weight": {"scoring.image_smoothing": 0.75},  # session 10: one smoothing weight for both parts
+}
 
 
 def run(name: str, sample, reference) -> dict:
