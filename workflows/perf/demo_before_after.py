@@ -19,7 +19,7 @@ from omib_st.cli.demo import DEMO_CONFIG
 VARIANTS = {
     "before": {"image.freeze": False, "image.target": "thumbnail"},
     "after": {},
-    "one_weight": {"scoring.image_smoothing": 0.75},  # session 10: one smoothing weight for both parts
+    "one_weight": {"scoring.image_smoothing": 0.75},  # session 10: one weight for both parts
 }
 
 
