@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from anndata import AnnData
 from scipy import sparse
 
-from omib_st.config import DetectorConfig
+from omib_st.config import DetectorConfig, GraphConfig
 from omib_st.errors import OmibError
 from omib_st.io import validate
 from omib_st.io.validate import get_coords
@@ -100,12 +100,7 @@ def prepare_section(
     if projection is not None:
         features, expression = projection(expression), None
     depth = np.log1p(np.asarray(counts_matrix(adata, layer).sum(axis=1), dtype=np.float64).ravel())
-    graph = spatial_graph(
-        get_coords(adata),
-        method=config.graph.method,
-        n_neighbors=config.graph.n_neighbors,
-        n_rings=config.graph.n_rings,
-    )
+    graph = section_graph(adata, config.graph)
     target = neighbourhood_sum(counts, graph, config.expression.target_hops)
     patches = None
     if use_image:
@@ -119,6 +114,13 @@ def prepare_section(
         )
     return Section(
         expression, target, graph, patches, alignment, depth, get_coords(adata), features
+    )
+
+
+def section_graph(adata: AnnData, graph: GraphConfig) -> sparse.csr_matrix:
+    """The spatial neighbour graph of ``adata``'s spots under the ``graph`` settings."""
+    return spatial_graph(
+        get_coords(adata), method=graph.method, n_neighbors=graph.n_neighbors, n_rings=graph.n_rings
     )
 
 

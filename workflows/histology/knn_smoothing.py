@@ -20,8 +20,7 @@ from omib_st.benchmarks.histology import baselines
 from omib_st.benchmarks.histology.data import evaluated, is_anomalous, load_sections
 from omib_st.benchmarks.histology.features import FeatureStore
 from omib_st.config import DetectorConfig
-from omib_st.io.validate import get_coords
-from omib_st.pp import spatial_graph
+from omib_st.model.tissue_data import section_graph
 from omib_st.scoring import smooth_scores
 
 SECTIONS = ["B4", "C2", "C3", "C4", "C5", "C6"]
@@ -38,12 +37,7 @@ aucs = []
 for target in SECTIONS:
     fold = Fold(target, tuple(s for s in SECTIONS if s != target))
     scores = baselines.run_baseline(features, sections, fold, seed=seed)["scores"]
-    edges = spatial_graph(
-        get_coords(sections[target]),
-        method=graph.method,
-        n_neighbors=graph.n_neighbors,
-        n_rings=graph.n_rings,
-    )
+    edges = section_graph(sections[target], graph)
     truth, keep = is_anomalous(sections[target]), evaluated(sections[target])
     aucs.append(
         [roc_auc_score(truth[keep], smooth_scores(scores, edges, w)[keep]) for w in WEIGHTS]

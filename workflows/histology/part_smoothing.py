@@ -25,9 +25,8 @@ from omib_st.benchmarks.histology.data import (
     load_sections,
 )
 from omib_st.benchmarks.histology.methods import OMIB_METHODS
-from omib_st.io.validate import get_coords
 from omib_st.model import OmibDetector
-from omib_st.pp import spatial_graph
+from omib_st.model.tissue_data import section_graph
 from omib_st.scoring import smooth_scores, zscores
 
 SECTIONS = ["B4", "C2", "C3", "C4", "C5", "C6"]
@@ -46,12 +45,7 @@ for target in [*SECTIONS, "A1"]:
         normal_values=list(NORMAL_VALUES),
         **OMIB_METHODS["omib_fused"],
     )
-    graph = spatial_graph(
-        get_coords(sections[target]),
-        method=config.graph.method,
-        n_neighbors=config.graph.n_neighbors,
-        n_rings=config.graph.n_rings,
-    )
+    graph = section_graph(sections[target], config.graph)
     z = zscores(detector.score(sections[target]).parts, detector.reference_stats)
     truth, keep = is_anomalous(sections[target]), evaluated(sections[target])
     aucs[target] = {

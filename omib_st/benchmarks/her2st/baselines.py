@@ -66,8 +66,8 @@ def prepare(
     """Genes on the normal reference spots, log-normalised expression, held-out split, graph."""
     from scipy import sparse
 
-    from omib_st.io.validate import get_coords
-    from omib_st.pp import normalize_expression, select_genes, spatial_graph, thinning_depth
+    from omib_st.model.tissue_data import section_graph
+    from omib_st.pp import normalize_expression, select_genes, thinning_depth
 
     start = time.perf_counter()
     masks = [
@@ -93,12 +93,7 @@ def prepare(
     fit, held_out = split_reference(len(reference), seed, config.train.val_fraction)
     if not len(held_out):
         held_out = fit
-    graph = spatial_graph(
-        get_coords(target),
-        method=config.graph.method,
-        n_neighbors=config.graph.n_neighbors,
-        n_rings=config.graph.n_rings,
-    )
+    graph = section_graph(target, config.graph)
     return Prepared(
         reference[fit], reference[held_out], x_target, graph, time.perf_counter() - start
     )
