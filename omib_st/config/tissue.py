@@ -109,11 +109,16 @@ class ImageEncoderConfig(Section):
     target: str = "thumbnail"
     """What the image part of the likelihood predicts of each spot (:mod:`omib_st.model.image_target`):
     one or more blocks joined by ``+`` in the order of :data:`IMAGE_BLOCKS` (:attr:`blocks`
-    gives them as a tuple): the patch's 8×8 ``thumbnail``; morphology ``descriptors`` (stain,
+    gives them as a tuple): the patch's colour ``thumbnail``; morphology ``descriptors`` (stain,
     nuclei, texture of the spot and its context, after Reinhard normalisation, z-scored on the
     training spots, computed once per spot); ``cnn`` / ``context``: principal components of the
     frozen backbone's features of the spot patch / of 2- and 3-diameter context patches.
     ``thumbnail`` was chosen by leave-one-section-out on her2st (docs/benchmarks.md, "Real H&E")."""
+    thumbnail: int = positive(32)
+    """Side in pixels of the patch's colour thumbnail (at most ``patch.size``): the ``thumbnail``
+    target, and the input of the image-only model's ``thumbnail`` view. 32 was chosen on her2st's
+    real H&E, leave-one-section-out, among the sides that keep a 4,000-spot CPU ``detect`` within
+    five minutes (docs/benchmarks.md, "Real H&E"); models saved before the setting used 8."""
     target_dim: int = positive(64)
     """Principal components kept of each CNN target block (``cnn``, ``context``); more than
     ``omib.latent_dim``, so the bottleneck cannot pass them all and the error measures how
@@ -219,4 +224,10 @@ class DetectorConfig(Section):
             raise OmibError(
                 "the detector scores the fused head, which omib.omf: false removes",
                 "keep omib.omf: true (the setting is for the classification benchmarks)",
+            )
+        if self.image.thumbnail > self.patch.size:
+            raise OmibError(
+                f"config image.thumbnail = {self.image.thumbnail} is larger than patch.size = "
+                f"{self.patch.size}",
+                "give image.thumbnail <= patch.size (the thumbnail averages the patch's pixels)",
             )

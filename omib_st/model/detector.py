@@ -41,7 +41,7 @@ class OmibDetector:
     Modalities: ``expression`` (a GNN over the spot's neighbourhood) and ``image`` (a timm CNN
     over its H&E patch). OMIB needs two modalities, so a single-modality model fuses two views of
     it: expression-only uses ``expression`` and ``spot`` (an MLP on the spot's own profile),
-    image-only uses ``image`` and ``thumbnail`` (an MLP on the patch's 8×8 thumbnail).
+    image-only uses ``image`` and ``thumbnail`` (an MLP on the patch's colour thumbnail).
 
     The task (:class:`~omib_st.module.Likelihood`) is to predict the spot's own data: the counts
     of its neighbourhood under a negative binomial with the observed library size, and the
@@ -201,6 +201,7 @@ class OmibDetector:
             n_hops=self.config.expression.n_layers,
             cache=self._cache,
             labels=labels,
+            thumbnail=self.config.image.thumbnail,
         )
 
     def _loader(self, dataset: TissueDataset, shuffle: bool, order: np.ndarray | None = None):

@@ -14,7 +14,6 @@ import torch
 from omib_st.config import DetectorConfig
 from omib_st.model.image_target import frozen_backbone
 from omib_st.model.supervised import SUPERVISED
-from omib_st.model.tissue_data import THUMBNAIL
 from omib_st.module import OMIB, Classification, Likelihood
 from omib_st.nn import MLP, GraphEncoder, ImageEncoder
 
@@ -62,10 +61,8 @@ def _image(e: EncoderInputs) -> torch.nn.Module:
 
 
 def _thumbnail(e: EncoderInputs) -> torch.nn.Module:
-    x = e.config.expression
-    return MLP(
-        3 * THUMBNAIL * THUMBNAIL, e.config.image.out_dim, (x.hidden_dim,), dropout=x.dropout
-    )
+    x, side = e.config.expression, e.config.image.thumbnail
+    return MLP(3 * side * side, e.config.image.out_dim, (x.hidden_dim,), dropout=x.dropout)
 
 
 ENCODERS: dict[str, Callable[[EncoderInputs], torch.nn.Module]] = {
@@ -76,7 +73,7 @@ ENCODERS: dict[str, Callable[[EncoderInputs], torch.nn.Module]] = {
 }
 """View name → builder: ``expression`` a GNN over the spot's neighbourhood, ``spot`` an MLP on
 its own profile, ``image`` a timm CNN over its H&E patch, ``thumbnail`` an MLP on the patch's
-8×8 thumbnail."""
+colour thumbnail."""
 
 
 def build_module(detector: Any, *, initial_weights: bool = True) -> OMIB:

@@ -13,12 +13,11 @@ class FeatureCache:
 
     With a frozen CNN (``image.freeze``) a spot's backbone features never change, so they are
     computed once (one pass of the CNN over the cached spots) and the heads train on them: each
-    later epoch skips patch cutting and the CNN. Size: ``n_spots × (num_features + 192)`` values
-    of ``dtype`` (float16 by default: 1.4 kB per spot for a 512-feature ResNet, 28 MB for 20,000
-    spots). Only the fit's spots are cached (bounded by ``train.max_spots``); scoring computes
-    features batch by batch.
+    later epoch skips patch cutting and the CNN. Size: ``n_spots × (num_features + 3 × side²)``
+    values of ``dtype`` (float16 by default), ``side`` being the thumbnail's. Only the fit's spots
+    are cached (bounded by ``train.max_spots``); scoring computes features batch by batch.
 
-    ``cache[spots]`` returns ``(features [B, F], thumbnails [B, 192])`` as float32 tensors.
+    ``cache[spots]`` returns ``(features [B, F], thumbnails [B, 3 × side²])`` as float32 tensors.
     """
 
     def __init__(self, spots: np.ndarray, features: torch.Tensor, thumbnails: torch.Tensor):
@@ -66,7 +65,7 @@ class FeatureCache:
             for start in range(0, len(spots), batch_size):
                 patches = dataset.patches(spots[start : start + batch_size])
                 features.append(encoder.features(patches.to(device)).to("cpu", dtype))
-                thumbs.append(thumbnails(patches).to(dtype))
+                thumbs.append(thumbnails(patches, dataset.thumbnail).to(dtype))
         finally:
             encoder.train(was_training)
         return cls(spots, torch.cat(features), torch.cat(thumbs))

@@ -179,7 +179,7 @@ def build_model(detector: Any, data: FitData, *, library_id: str | None) -> None
     """The untrained module with its task's class weights or dispersions, and the image target
     (with the frozen backbone's feature cache in ``detector._cache``)."""
     c = detector.config
-    detector.image_target = ImageTarget(c.image.target, c.image.target_dim, c.image.target_whiten)
+    detector.image_target = ImageTarget.of(c.image)
     detector.module = detector._build()
     if data.labels is not None:
         detector.module.task.class_weight.copy_(class_weights(data.labels[data.train_spots]))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from anndata import AnnData
 
+from omib_st.config import ImageEncoderConfig
 from omib_st.errors import OmibError
 
 CNN_BLOCKS = ("cnn", "context")
@@ -39,6 +40,7 @@ class _Section:
     encoder: torch.nn.Module | None
     network: torch.nn.Module | None
     features: bool
+    thumbnail: int
     wider: list[Any] = field(default_factory=list)
     context: Any = None
     transform: Callable[[np.ndarray], np.ndarray] | None = None
@@ -64,18 +66,20 @@ def raw_blocks(
     *,
     encoder: torch.nn.Module | None,
     features: bool = False,
+    thumbnail: int = ImageEncoderConfig.thumbnail,
     library_id: str | None = None,
     source: Any = None,
 ) -> dict[str, np.ndarray]:
     """Raw ``blocks`` of ``spots`` of one section (``extractor``: its spot
     :class:`~omib_st.pp.PatchExtractor`): ``{block: float32 [len(spots), D]}``, plus
-    ``"features"`` (``encoder``'s, for the feature cache) with ``features``. The CNN blocks come
-    from ``network``, or ``encoder`` (frozen) when there is none; ``stats`` holds the Reinhard
-    target of the ``descriptors`` block."""
+    ``"features"`` (``encoder``'s, for the feature cache) with ``features``; the ``thumbnail``
+    block is ``thumbnail`` pixels a side. The CNN blocks come from ``network``, or ``encoder``
+    (frozen) when there is none; ``stats`` holds the Reinhard target of the ``descriptors``
+    block."""
     from omib_st.pp.patches import PatchExtractor
 
     spots = np.asarray(spots, dtype=np.int64)
-    section = _Section(list(blocks), extractor, encoder, None, features)
+    section = _Section(list(blocks), extractor, encoder, None, features, thumbnail)
     if "descriptors" in blocks:
         section.context = PatchExtractor.from_adata(
             adata, size=extractor.size, scale=CONTEXT * extractor.scale, library_id=library_id
@@ -120,7 +124,7 @@ def _batch_blocks(section: _Section, batch: np.ndarray) -> dict[str, np.ndarray]
     patches = section.extractor[batch]
     tensor = torch.from_numpy(np.ascontiguousarray(patches))
     if "thumbnail" in blocks or section.features:
-        out["thumbnail"] = thumbnails(tensor).numpy()
+        out["thumbnail"] = thumbnails(tensor, section.thumbnail).numpy()
     with torch.no_grad():
         own = features_of(section.encoder, tensor) if section.features else None
         if own is not None:

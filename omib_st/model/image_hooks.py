@@ -92,12 +92,12 @@ def fit_image_targets(
     graph = sparse.block_diag([s.graph for s in sections], format="csr")
     spots = np.union1d(np.union1d(train_spots, held_out), graph[held_out].indices)
     cache = frozen and c.image.cache_features
-    target = ImageTarget(c.image.target, c.image.target_dim, c.image.target_whiten)
+    target = ImageTarget.of(c.image)
     detector.image_target = target
     if target.needs_patches_only:  # the original thumbnail target: from the batch's patches
         if not cache:
             return None
-        dataset = TissueDataset(sections, views=("image",))
+        dataset = TissueDataset(sections, views=("image",), thumbnail=c.image.thumbnail)
         return FeatureCache.build(
             dataset, encoder, spots, batch_size=c.train.batch_size, device=detector._device()
         )
@@ -143,10 +143,11 @@ def restore_image_target(detector: Any, state: dict[str, torch.Tensor] | None) -
     """The image target of a loaded model from its saved tensors (``weights.pt``'s
     ``image_target``); a model saved before image targets existed predicts the thumbnail."""
     c = detector.config
-    if not detector.use_image or state is None:
+    if not detector.use_image:
         return ImageTarget()
-    kind = str(detector.training.get("image_target") or c.image.target)
-    target = ImageTarget(kind, c.image.target_dim, c.image.target_whiten)
+    if state is None:
+        return ImageTarget.of(c.image, "thumbnail")
+    target = ImageTarget.of(c.image, detector.training.get("image_target"))
     network = None
     if any(k.startswith("network.") for k in state):
         from omib_st.nn import ImageEncoder

@@ -6,7 +6,7 @@ target section), never per epoch (:mod:`omib_st.model.image_hooks`):
 
 | block         | raw features per spot (:mod:`omib_st.model.image_blocks`) | made comparable by          |
 |---------------|---------------------------------------------------------|-----------------------------|
-| ``thumbnail`` | the patch's 8 × 8 colour thumbnail (192 values in [0, 1]); with a frozen backbone it is cached with the features, else cut from each batch's patches | nothing (the original target) |
+| ``thumbnail`` | the patch's colour thumbnail (``image.thumbnail`` pixels a side, 3 × side² values in [0, 1]); with a frozen backbone it is cached with the features, else cut from each batch's patches | nothing (the original target) |
 | ``descriptors`` | :func:`omib_st.pp.morphology.morphology_descriptors` of the spot patch and of a ``CONTEXT``-diameter context patch, after Reinhard normalisation of the section onto the training spots' LAB statistics | z-scores with the training spots' mean and sd, clipped to ± ``CLIP`` |
 | ``cnn``       | pooled features of the fixed image backbone on the spot patch | the first ``image.target_dim`` principal components of the training spots (one scale per block, or whitened with ``image.target_whiten``) |
 | ``context``   | the same on context patches of ``CONTEXT_SCALES`` diameters | as ``cnn`` |
@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from anndata import AnnData
 
+from omib_st.config import ImageEncoderConfig
 from omib_st.errors import OmibError
 from omib_st.model.image_blocks import CNN_BLOCKS, STAIN_SAMPLE, n_descriptors, raw_blocks
 
@@ -83,10 +84,17 @@ class ImageTarget:
     """Principal components kept of each CNN block (``cnn``, ``context``)."""
     whiten: bool = False
     """Scale each principal component to unit variance (else one scale for the block)."""
+    thumbnail: int = ImageEncoderConfig.thumbnail
+    """Side of the ``thumbnail`` block in pixels."""
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     network: torch.nn.Module | None = None
     """The ``cnn`` block's fixed network when the model's backbone trains (else None: the
     frozen backbone itself)."""
+
+    @classmethod
+    def of(cls, image: ImageEncoderConfig, kind: str | None = None) -> ImageTarget:
+        """The unfitted target under the ``image`` settings (``kind`` in place of ``image.target``)."""
+        return cls(kind or image.target, image.target_dim, image.target_whiten, image.thumbnail)
 
     @property
     def blocks(self) -> list[str]:
@@ -95,9 +103,7 @@ class ImageTarget:
     @property
     def width(self) -> int:
         """Width of the target (the likelihood's ``image`` part)."""
-        from omib_st.model.tissue_data import THUMBNAIL
-
-        widths = {"thumbnail": 3 * THUMBNAIL * THUMBNAIL, "descriptors": n_descriptors()}
+        widths = {"thumbnail": 3 * self.thumbnail**2, "descriptors": n_descriptors()}
         for block in CNN_BLOCKS:
             widths[block] = self.dim
         return sum(widths[b] for b in self.blocks)
@@ -113,7 +119,16 @@ class ImageTarget:
         """Raw blocks of ``spots`` of one section: :func:`~omib_st.model.image_blocks.raw_blocks`
         (same keyword ``options``) with this target's blocks, Reinhard statistics and fixed
         network."""
-        return raw_blocks(self.blocks, self.stats, self.network, adata, extractor, spots, **options)
+        return raw_blocks(
+            self.blocks,
+            self.stats,
+            self.network,
+            adata,
+            extractor,
+            spots,
+            thumbnail=self.thumbnail,
+            **options,
+        )
 
     # ------------------------------------------------------------------ statistics
     def fit_stain(self, extractors: Sequence, spots: Sequence[np.ndarray]) -> None:

@@ -27,6 +27,9 @@ WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
 FORMAT_VERSION = 3
 """3: the likelihood task and the expression projection (2: checksummed model.json and
 config.yaml, score statistics with a depth slope)."""
+BEFORE_SETTINGS = {"image": {"thumbnail": 8}}
+"""Settings added since format 3 whose default changed: the value a model saved before them
+was trained with (its ``config.yaml`` lacks the key)."""
 
 
 def model_metadata(detector: Any) -> dict[str, Any]:
@@ -149,10 +152,14 @@ def _read_config(path: Path) -> DetectorConfig:
     import yaml
 
     try:
-        return from_dict(DetectorConfig, yaml.safe_load((path / CONFIG).read_text()))
+        saved = yaml.safe_load((path / CONFIG).read_text())
     except yaml.YAMLError as err:
         first = _first_line(err)
         raise OmibError(f"{path / CONFIG} is not plain YAML ({first})", "refit the model") from None
+    for section, settings in BEFORE_SETTINGS.items():
+        if isinstance(saved, dict) and isinstance(saved.get(section), dict):
+            saved[section] = settings | saved[section]
+    return from_dict(DetectorConfig, saved)
 
 
 def _restore_meta(detector: Any, meta: dict[str, Any], path: Path) -> None:

@@ -31,13 +31,11 @@ from omib_st.pp import (
     spatial_graph,
 )
 
-THUMBNAIL = 8
-"""Side of the downsampled patch the image branch reconstructs (the auxiliary target)."""
 
-
-def thumbnails(patches: torch.Tensor) -> torch.Tensor:
-    """The image branch's reconstruction target: uint8 patches → ``[B, 3 × 8 × 8]`` in [0, 1]."""
-    return F.adaptive_avg_pool2d(patches.float() / 255.0, THUMBNAIL).flatten(1)
+def thumbnails(patches: torch.Tensor, size: int) -> torch.Tensor:
+    """The patches' colour thumbnails (``image.thumbnail``: the ``thumbnail`` target and view):
+    uint8 ``[B, 3, H, W]`` → ``[B, 3 × size × size]`` in [0, 1]."""
+    return F.adaptive_avg_pool2d(patches.float() / 255.0, size).flatten(1)
 
 
 @dataclass

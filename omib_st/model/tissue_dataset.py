@@ -11,12 +11,13 @@ import torch
 from scipy import sparse
 from torch.utils.data import Dataset
 
+from omib_st.config import ImageEncoderConfig
 from omib_st.model.tissue_data import Section, thumbnails
 from omib_st.pp.subgraph import k_hop_subgraph
 
 VIEWS = ("expression", "spot", "image", "thumbnail")
 """What a batch can carry: the expression subgraph, the spot's own features, the uint8 H&E
-patch, and the patch's 8×8 thumbnail (also the image's target)."""
+patch, and the patch's colour thumbnail (also the image's target)."""
 
 
 class TissueDataset(Dataset):
@@ -44,6 +45,7 @@ class TissueDataset(Dataset):
         n_hops: int = 2,
         cache: Any = None,
         labels: np.ndarray | None = None,
+        thumbnail: int = ImageEncoderConfig.thumbnail,
     ):
         self.sections = list(sections)
         sizes = np.array([s.n_spots for s in self.sections])
@@ -69,6 +71,7 @@ class TissueDataset(Dataset):
         self.spots = np.arange(self.offsets[-1]) if spots is None else np.asarray(spots)
         self.n_hops = n_hops
         self.cache = cache
+        self.thumbnail = thumbnail
         self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
         if self.labels is not None and len(self.labels) != self.offsets[-1]:
             raise ValueError(f"{len(self.labels)} labels for {self.offsets[-1]} spots")
@@ -126,7 +129,7 @@ class TissueDataset(Dataset):
                 inputs["image"], thumbnail = self.cache[spots]
             else:
                 inputs["image"] = self.patches(spots)
-                thumbnail = thumbnails(inputs["image"])
+                thumbnail = thumbnails(inputs["image"], self.thumbnail)
             target["image"] = (
                 thumbnail
                 if self.image_target is None

@@ -51,6 +51,12 @@ def test_the_detector_refuses_omf_false_in_one_line():
         replace(DetectorConfig(), **{"omib.omf": False})
 
 
+def test_a_thumbnail_finer_than_the_patch_is_refused_in_one_line():
+    assert load_config({"patch": {"size": 16}, "image": {"thumbnail": 16}}).image.thumbnail == 16
+    with pytest.raises(OmibError, match=r"^config image.thumbnail = 32 is larger than patch.size"):
+        load_config({"patch": {"size": 16}, "image": {"thumbnail": 32}})
+
+
 @pytest.mark.parametrize(
     "target", ["thumbnail", "context", "descriptors+cnn", "thumbnail+descriptors+cnn+context"]
 )

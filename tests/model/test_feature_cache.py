@@ -62,7 +62,8 @@ def test_default_cache_runs_the_cnn_once_per_spot(
     detector = OmibDetector(frozen).fit(reference)
     # one pass over the reference builds the cache; the epochs and the fit's scoring use it
     assert sum(calls) == reference.n_obs
-    width = detector.module.encoders["image"].backbone.num_features + 192
+    thumbnail = 3 * detector.config.image.thumbnail**2
+    width = detector.module.encoders["image"].backbone.num_features + thumbnail
     assert detector.training["feature_cache_bytes"] == reference.n_obs * width * 2  # float16
     half = detector.score(synthetic_adata).scores  # new sections: features batch by batch
     assert sum(calls) == reference.n_obs + synthetic_adata.n_obs

@@ -164,11 +164,17 @@ def test_planted_nuclei_are_detected_by_the_image_only_model(tiny_config):
     assert np.median(image[truth]) - np.median(image[~truth]) > 0.1
 
 
-def test_legacy_thumbnail_target(small, tiny_config):
-    config = replace(tiny_config, **{"image.target": "thumbnail"})
+@pytest.mark.parametrize("side", [4, 8])
+def test_thumbnail_target_has_the_side_of_image_thumbnail(small, tiny_config, side, tmp_path):
+    config = replace(tiny_config, **{"image.target": "thumbnail", "image.thumbnail": side})
     detector = OmibDetector(config).fit(small, use_expression=False)
-    assert detector.image_target.width == 192 and detector.image_target.stats == {}
-    assert np.isfinite(detector.score(small).scores).all()
+    width = 3 * side * side
+    assert detector.image_target.width == width and detector.image_target.stats == {}
+    assert detector.module.encoders["thumbnail"].in_dim == width  # the view's input too
+    scores = detector.score(small).scores
+    assert np.isfinite(scores).all()
+    loaded = OmibDetector.load(detector.save(tmp_path / "model"))
+    np.testing.assert_array_equal(loaded.score(small).scores, scores)
 
 
 def test_fixed_network_is_a_frozen_copy():

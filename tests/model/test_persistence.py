@@ -7,7 +7,9 @@ import shutil
 import numpy as np
 import pytest
 import torch
+import yaml
 
+from omib_st.config import DetectorConfig
 from omib_st.errors import OmibError
 from omib_st.model import OmibDetector
 from omib_st.model.persistence import (
@@ -54,6 +56,25 @@ def test_one_class_model_saved_before_the_mode_key_still_loads(fitted, synthetic
     (path / META).write_text(json.dumps(meta))
     loaded = OmibDetector.load(path)
     assert loaded.mode == "one_class"
+    np.testing.assert_array_equal(
+        loaded.score(synthetic_adata).scores, fitted.score(synthetic_adata).scores
+    )
+
+
+def test_model_saved_before_image_thumbnail_keeps_its_8_pixel_thumbnail(
+    fitted, synthetic_adata, tmp_path
+):
+    path = fitted.save(tmp_path / "model")
+    assert fitted.config.image.thumbnail == 8 != DetectorConfig().image.thumbnail
+    config = yaml.safe_load((path / CONFIG).read_text())
+    del config["image"]["thumbnail"]  # as written before the setting existed
+    (path / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    meta = json.loads((path / META).read_text())
+    meta["config_sha256"] = file_sha256(path / CONFIG)
+    meta["sha256"] = meta_sha256(meta)
+    (path / META).write_text(json.dumps(meta))
+    loaded = OmibDetector.load(path)
+    assert loaded.config.image.thumbnail == 8
     np.testing.assert_array_equal(
         loaded.score(synthetic_adata).scores, fitted.score(synthetic_adata).scores
     )

@@ -3,7 +3,7 @@ the defaults (on CPU: frozen backbone, cached features), in one process, timed a
 
 Usage: ``python workflows/perf/demo_before_after.py before,after`` (the order to run them in;
 ``one_weight`` is the defaults with the image part smoothed like the expression, as before
-session 11);
+session 11; ``thumbnail8`` the defaults with the 8-pixel thumbnail of before session 12);
 prints one JSON line per variant (AUC, AUC per lesion kind, seconds, backbone path, epochs).
 """
 
@@ -20,6 +20,7 @@ VARIANTS = {
     "before": {"image.freeze": False, "image.target": "thumbnail"},
     "after": {},
     "one_weight": {"scoring.image_smoothing": 0.75},  # session 10: one weight for both parts
+    "thumbnail8": {"image.thumbnail": 8},  # sessions 6-11: an 8 x 8 thumbnail
 }
 
 
