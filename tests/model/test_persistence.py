@@ -61,8 +61,9 @@ def test_one_class_model_saved_before_the_mode_key_still_loads(fitted, synthetic
     )
 
 
+@pytest.mark.parametrize("before_image_targets", [False, True])
 def test_model_saved_before_image_thumbnail_keeps_its_8_pixel_thumbnail(
-    fitted, synthetic_adata, tmp_path
+    fitted, synthetic_adata, tmp_path, before_image_targets
 ):
     path = fitted.save(tmp_path / "model")
     assert fitted.config.image.thumbnail == 8 != DetectorConfig().image.thumbnail
@@ -71,6 +72,11 @@ def test_model_saved_before_image_thumbnail_keeps_its_8_pixel_thumbnail(
     (path / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
     meta = json.loads((path / META).read_text())
     meta["config_sha256"] = file_sha256(path / CONFIG)
+    if before_image_targets:  # and before weights.pt held the image target's state
+        weights = torch.load(path / WEIGHTS, weights_only=True)
+        del weights["image_target"]
+        torch.save(weights, path / WEIGHTS)
+        meta["weights_sha256"] = file_sha256(path / WEIGHTS)
     meta["sha256"] = meta_sha256(meta)
     (path / META).write_text(json.dumps(meta))
     loaded = OmibDetector.load(path)
