@@ -44,6 +44,51 @@ def nb_nll(counts: Tensor, mean: Tensor, theta: Tensor, *, constants: bool = Tru
     return nll
 
 
+def nb_nll_logits(
+    counts: Tensor, logits: Tensor, theta: Tensor, *, constants: bool = True
+) -> Tensor:
+    """Per-sample mean over genes of :func:`nb_nll` with mean = library size × softmax(logits),
+    ``[B, G] → [B]``, with the gradient in closed form (:class:`_NegativeBinomialLogits`)."""
+    nll = _NegativeBinomialLogits.apply(logits, counts, theta)
+    if constants:
+        lgammas = torch.lgamma(counts + 1) - torch.lgamma(counts + theta) + torch.lgamma(theta)
+        nll = nll + lgammas.mean(-1)
+    return nll
+
+
+class _NegativeBinomialLogits(torch.autograd.Function):
+    """Σ_g [(θ + y) log(θ + μ) − y log μ − θ log θ] / G with μ = L softmax(v), L = Σ_g y.
+
+    Written with log μ = v − logsumexp(v) + log L, so the ``[B, G]`` block is read a few times
+    and mostly by reductions. The gradient in closed form, L (u − p (Σ_g u − 1)) − y over G with
+    p = softmax(v) and u = p (θ + y) / (θ + μ), is computed in place, where autograd would keep
+    and revisit a dozen temporaries. Counts are constants (no gradient)."""
+
+    @staticmethod
+    def forward(ctx, logits: Tensor, counts: Tensor, theta: Tensor) -> Tensor:
+        log_norm = torch.logsumexp(logits, -1, keepdim=True)
+        p = (logits - log_norm).exp_()
+        library = counts.sum(-1, keepdim=True)
+        theta_mean = torch.addcmul(theta, p, library)
+        log_theta_mean = theta_mean.log()
+        total = (
+            log_theta_mean @ theta
+            + torch.linalg.vecdot(counts, log_theta_mean)
+            - torch.linalg.vecdot(counts, logits)
+            + (library * log_norm - torch.xlogy(library, library)).squeeze(-1)
+            - torch.xlogy(theta, theta).sum()
+        )
+        ctx.save_for_backward(p, theta_mean, counts, theta, library)
+        return total / logits.shape[-1]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        p, theta_mean, counts, theta, library = ctx.saved_tensors
+        u = (counts + theta).div_(theta_mean).mul_(p)
+        u.addcmul_(p, 1 - u.sum(-1, keepdim=True)).mul_(library).sub_(counts)
+        return u.mul_((grad / p.shape[-1]).unsqueeze(-1)), None, None
+
+
 def nb_dispersion(counts: Tensor, max_theta: float = 1e4) -> Tensor:
     """Method-of-moments dispersion θ per gene of ``counts [N, G]`` around library size ×
     the genes' pooled proportions: Σμ² / Σ((y − μ)² − μ), clipped to [1e-2, ``max_theta``]."""
@@ -99,13 +144,12 @@ class Likelihood(Task):
             family, _ = self.parts[name]
             y = target[name].float()
             if family == "nb":
-                library = y.sum(-1, keepdim=True)
-                mean = library * torch.softmax(value, dim=-1)
-                nll = nb_nll(y, mean, getattr(self, f"theta_{name}"), constants=constants)
+                theta = getattr(self, f"theta_{name}")
+                out[name] = nb_nll_logits(y, value, theta, constants=constants)
             else:
                 log_sigma = self.log_sigma[name]
                 nll = 0.5 * ((y - value) / log_sigma.exp()).pow(2) + log_sigma
-            out[name] = nll.mean(-1)
+                out[name] = nll.mean(-1)
         return out
 
     def loss(

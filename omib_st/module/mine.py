@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import torch
-from torch import Tensor
-
-from omib_st.nn.mlp import MLP
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 
 class MutualInformationEstimator(Protocol):
@@ -25,9 +24,10 @@ class MutualInformationEstimator(Protocol):
 
 
 def donsker_varadhan(t_joint: Tensor, t_marginal: Tensor) -> Tensor:
-    """DV lower bound E_P[T] − log E_Q[e^T] from statistics on joint and shuffled pairs."""
-    log_mean_exp = torch.logsumexp(t_marginal, 0) - math.log(t_marginal.numel())
-    return t_joint.mean() - log_mean_exp
+    """DV lower bound E_P[T] − log E_Q[e^T] from statistics on joint and shuffled pairs (over
+    the last dimension)."""
+    log_mean_exp = torch.logsumexp(t_marginal, -1) - math.log(t_marginal.shape[-1])
+    return t_joint.mean(-1) - log_mean_exp
 
 
 class MINE:
@@ -63,9 +63,11 @@ class MINE:
         return self.many([(a, b)])[0]
 
     def many(self, pairs: Sequence[tuple[Tensor, Tensor]]) -> list[float]:
-        """:meth:`__call__` for each pair, with the networks trained in lockstep: the same
-        batches, one backward pass and one optimiser step for all of them. Each estimate is the
-        one :meth:`__call__` gives for its pair alone, bit for bit."""
+        """:meth:`__call__` for each pair, with the networks trained in lockstep as one batched
+        network (:class:`_StatisticsNetworks`): the same batches, one forward and backward pass
+        and one optimiser step for all of them. The networks share nothing, so each estimate is
+        the one :meth:`__call__` gives for its pair alone, up to the round-off of the batched
+        matrix products."""
         n = pairs[0][0].shape[0]
         for a, b in pairs:
             if a.shape[0] != b.shape[0] or a.shape[0] != n or n < 4:
@@ -73,53 +75,97 @@ class MINE:
             if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
                 raise ValueError("MINE needs finite samples (got NaN or infinite values)")
         generator = torch.Generator().manual_seed(self.seed)
-        pairs = [(_standardise(a), _standardise(b)) for a, b in pairs]
+        a, b = (_padded([_standardise(pair[i]) for pair in pairs]) for i in (0, 1))
         order = torch.randperm(n, generator=generator)
         n_eval = max(2, int(round(self.eval_fraction * n)))
         eval_idx, train_idx = order[:n_eval], order[n_eval:]
-        networks = []
-        for a, b in pairs:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                networks.append(MLP(a.shape[1] + b.shape[1], 1, (self.hidden_dim, self.hidden_dim)))
-        parameters = [p for network in networks for p in network.parameters()]
-        optimiser = torch.optim.Adam(parameters, lr=self.lr, foreach=True)
-        ema: list[Tensor | None] = [None] * len(pairs)
+        widths = [(pair[0][0].numel(), pair[1][0].numel()) for pair in pairs]
+        network = _StatisticsNetworks(widths, (a.shape[2], b.shape[2]), self.hidden_dim, self.seed)
+        optimiser = torch.optim.Adam(network.parameters(), lr=self.lr, foreach=True)
+        ema: Tensor | None = None
         batch = min(self.batch_size, len(train_idx))
         held_out = eval_idx[torch.randperm(len(eval_idx), generator=generator)]
-        best = [0.0] * len(pairs)
+        best = torch.zeros(len(pairs), dtype=torch.float64)
         for step in range(1, self.steps + 1):
             idx = train_idx[torch.randperm(len(train_idx), generator=generator)[:batch]]
             shuffled = idx[torch.randperm(len(idx), generator=generator)]
-            losses = []
-            for k, (network, (a, b)) in enumerate(zip(networks, pairs)):
-                t_joint = network(torch.cat([a[idx], b[idx]], 1)).squeeze(-1)
-                t_marginal = network(torch.cat([a[idx], b[shuffled]], 1)).squeeze(-1)
-                mean_exp = torch.exp(t_marginal.clamp(max=30)).mean()
-                ema[k] = (
-                    mean_exp.detach()
-                    if ema[k] is None
-                    else self.ema_momentum * ema[k] + (1 - self.ema_momentum) * mean_exp.detach()
-                )
-                # Surrogate whose gradient is E_P[∇T] − E_Q[e^T ∇T] / EMA(E_Q[e^T]).
-                losses.append(-(t_joint.mean() - mean_exp / ema[k].clamp_min(1e-12)))
+            t_joint, t_marginal = network(a, b, idx, shuffled)
+            mean_exp = torch.exp(t_marginal.clamp(max=30)).mean(1)
+            momentum = self.ema_momentum
+            ema = (
+                mean_exp.detach()
+                if ema is None
+                else momentum * ema + (1 - momentum) * mean_exp.detach()
+            )
+            # Surrogate whose gradient is E_P[∇T] − E_Q[e^T ∇T] / EMA(E_Q[e^T]).
+            losses = -(t_joint.mean(1) - mean_exp / ema.clamp_min(1e-12))
             optimiser.zero_grad()
-            torch.stack(losses).sum().backward()  # independent networks: each gets its own gradient
+            losses.sum().backward()  # independent networks: each gets its own gradient
             optimiser.step()
             if step % self.eval_every == 0 or step == self.steps:
-                for k, (network, (a, b)) in enumerate(zip(networks, pairs)):
-                    bound = _held_out_bound(network, a, b, eval_idx, held_out)
-                    if math.isfinite(bound):  # an overflowing e^T is no estimate
-                        best[k] = max(best[k], bound)
-        return best
+                bounds = _held_out_bounds(network, a, b, eval_idx, held_out).double()
+                # an overflowing e^T is no estimate
+                best = torch.where(torch.isfinite(bounds), torch.maximum(best, bounds), best)
+        return best.tolist()
+
+
+class _StatisticsNetworks(nn.Module):
+    """k independent statistics networks T_j([a_j ‖ b_j]) (Linear → GELU, twice, → Linear),
+    evaluated together with batched matrix products. Inputs are zero-padded to common widths;
+    the weights of padded inputs are zero and stay zero (they get no gradient). Each network
+    starts as the :class:`torch.nn.Linear` layers drawn after ``torch.manual_seed(seed)``,
+    whatever the others (the global random state is left as it was)."""
+
+    def __init__(self, widths, padded: tuple[int, int], hidden: int, seed: int):
+        super().__init__()
+        k = len(widths)
+        self.w1 = nn.Parameter(torch.zeros(k, sum(padded), hidden))
+        self.b1 = nn.Parameter(torch.zeros(k, 1, hidden))
+        self.w2 = nn.Parameter(torch.zeros(k, hidden, hidden))
+        self.b2 = nn.Parameter(torch.zeros(k, 1, hidden))
+        self.w3 = nn.Parameter(torch.zeros(k, hidden, 1))
+        self.b3 = nn.Parameter(torch.zeros(k, 1, 1))
+        for j, (width_a, width_b) in enumerate(widths):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                first = nn.Linear(width_a + width_b, hidden)
+                second, last = nn.Linear(hidden, hidden), nn.Linear(hidden, 1)
+            with torch.no_grad():
+                self.w1[j, :width_a] = first.weight.T[:width_a]
+                self.w1[j, padded[0] : padded[0] + width_b] = first.weight.T[width_a:]
+                self.w2[j], self.w3[j] = second.weight.T, last.weight.T
+                self.b1[j, 0], self.b2[j, 0], self.b3[j, 0] = first.bias, second.bias, last.bias
+
+    def statistics(self, x: Tensor) -> Tensor:
+        """``[k, B, width] → [k, B]``."""
+        h = F.gelu(torch.baddbmm(self.b1, x, self.w1))
+        h = F.gelu(torch.baddbmm(self.b2, h, self.w2))
+        return torch.baddbmm(self.b3, h, self.w3).squeeze(-1)
+
+    def forward(
+        self, a: Tensor, b: Tensor, joint: Tensor, shuffled: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """T on the joint pairs ``(a[joint], b[joint])`` and on the marginal pairs
+        ``(a[joint], b[shuffled])``, ``[k, B]`` each."""
+        a_joint = a[:, joint]
+        x = torch.cat(
+            [torch.cat([a_joint, b[:, joint]], -1), torch.cat([a_joint, b[:, shuffled]], -1)], 1
+        )
+        return self.statistics(x).split(len(joint), 1)
+
+
+def _padded(samples: list[Tensor]) -> Tensor:
+    """``[N, d_j]`` samples as one ``[k, N, max d_j]`` block, zero-padded."""
+    width = max(x.shape[1] for x in samples)
+    return torch.stack([F.pad(x, (0, width - x.shape[1])) for x in samples])
 
 
 @torch.no_grad()
-def _held_out_bound(network, a: Tensor, b: Tensor, joint: Tensor, shuffled: Tensor) -> float:
-    """The DV bound of ``network`` on the held-out pairs ``joint`` (marginals: ``b[shuffled]``)."""
-    t_joint = network(torch.cat([a[joint], b[joint]], 1)).squeeze(-1)
-    t_marginal = network(torch.cat([a[joint], b[shuffled]], 1)).squeeze(-1)
-    return float(donsker_varadhan(t_joint, t_marginal))
+def _held_out_bounds(network, a: Tensor, b: Tensor, joint: Tensor, shuffled: Tensor) -> Tensor:
+    """The DV bound of every network on the held-out pairs ``joint`` (marginals: ``b[shuffled]``)."""
+    t_joint, t_marginal = network(a, b, joint, shuffled)
+    log_mean_exp = torch.logsumexp(t_marginal, 1) - math.log(t_marginal.shape[1])
+    return t_joint.mean(1) - log_mean_exp
 
 
 def _standardise(x: Tensor) -> Tensor:

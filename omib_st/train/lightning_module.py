@@ -74,9 +74,10 @@ class OMIBLightning(L.LightningModule):
 
     def _log_epoch(self, prefix: str) -> None:
         """The epoch's batch-size-weighted means of what ``_step`` accumulated, averaged over
-        processes in one reduction, go to the history; only the losses that callbacks monitor
-        (``<prefix>/<stage>_loss``, ``<prefix>/task``) are also logged through Lightning, whose
-        per-key logging costs more than a small model's training step."""
+        processes in one reduction, go to the history. Only what callbacks monitor is also
+        logged through Lightning, whose per-key logging costs more than a small model's training
+        step: the main stage's ``<prefix>/main_loss`` and ``<prefix>/task``, for the validation
+        data when there is any, else for the training data."""
         sums = self._sums.pop(prefix, {})
         if not sums:
             return
@@ -85,8 +86,10 @@ class OMIBLightning(L.LightningModule):
         means = self.trainer.strategy.reduce(means, reduce_op="mean")
         epoch = dict(zip(keys, means.tolist()))
         self._epoch.update(epoch)
-        monitored = {f"{prefix}/{self.stage}_loss", f"{prefix}/task"}
-        self.log_dict({k: v for k, v in epoch.items() if k in monitored}, sync_dist=True)
+        monitored = "val" if self.trainer.val_dataloaders is not None else "train"
+        if self.stage == "main" and prefix == monitored:
+            keys = {f"{prefix}/main_loss", f"{prefix}/task"}
+            self.log_dict({k: v for k, v in epoch.items() if k in keys}, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val")

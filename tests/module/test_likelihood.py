@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from omib_st.module import Likelihood
-from omib_st.module.likelihood import nb_dispersion, nb_nll
+from omib_st.module.likelihood import nb_dispersion, nb_nll, nb_nll_logits
 
 
 def test_nb_nll_is_the_negative_binomial_log_pmf():
@@ -14,6 +14,25 @@ def test_nb_nll_is_the_negative_binomial_log_pmf():
     p = (theta / (theta + mean)).numpy()
     expected = -nbinom.logpmf(counts.numpy(), theta.numpy(), p)
     np.testing.assert_allclose(nb_nll(counts, mean, theta).numpy(), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("constants", [True, False])
+def test_nb_nll_from_logits_is_the_mean_nb_nll_with_its_exact_gradient(constants):
+    torch.manual_seed(0)
+    counts = torch.poisson(torch.full((5, 7), 3.0, dtype=torch.float64))
+    counts[0] = 0  # an empty spot
+    theta = torch.rand(7, dtype=torch.float64) + 0.1
+    logits = torch.randn(5, 7, dtype=torch.float64, requires_grad=True)
+
+    def reference(v):
+        mean = counts.sum(-1, keepdim=True) * torch.softmax(v, -1)
+        return nb_nll(counts, mean, theta, constants=constants).mean(-1)
+
+    value = nb_nll_logits(counts, logits, theta, constants=constants)
+    torch.testing.assert_close(value, reference(logits))
+    (closed_form,) = torch.autograd.grad(value.sum(), logits)
+    (autograd,) = torch.autograd.grad(reference(logits).sum(), logits)
+    torch.testing.assert_close(closed_form, autograd)
 
 
 def test_dispersion_is_recovered_from_negative_binomial_counts():

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from omib_st.module import MINE, donsker_varadhan
@@ -38,7 +39,9 @@ def test_estimates_trained_in_lockstep_equal_the_ones_trained_alone():
     z = torch.tanh(x[:, :2])
     estimator = MINE(steps=40, batch_size=64, seed=1)
     pairs = [(x, x), (y, z), (x, y)]
-    assert estimator.many(pairs) == [estimator(a, b) for a, b in pairs]
+    alone = [estimator(a, b) for a, b in pairs]
+    assert estimator.many(pairs) == pytest.approx(alone, rel=1e-5)  # batched matmul round-off
+    assert len(set(alone)) == 3
 
 
 def test_self_information_of_a_small_curved_representation_never_collapses():
