@@ -89,6 +89,33 @@ class _NegativeBinomialLogits(torch.autograd.Function):
         return u.mul_((grad / p.shape[-1]).unsqueeze(-1)), None, None
 
 
+def gaussian_nll(target: Tensor, mean: Tensor, log_sigma: Tensor) -> Tensor:
+    """Per-sample mean over features of −log N(target | mean, σ²) without the log √(2π) term,
+    ``[B, D] → [B]``, one σ per feature, with the gradient in closed form
+    (:class:`_GaussianNLL`)."""
+    return _GaussianNLL.apply(mean, target, log_sigma)
+
+
+class _GaussianNLL(torch.autograd.Function):
+    """Σ_d [r_d² / 2 + log σ_d] / D with r = (y − ŷ) / σ; gradients −r / σ for ŷ and Σ_b (1 − r²)
+    for log σ (over D), from the one saved ``[B, D]`` block r. The target has no gradient."""
+
+    @staticmethod
+    def forward(ctx, mean: Tensor, target: Tensor, log_sigma: Tensor) -> Tensor:
+        inverse_sigma = torch.exp(-log_sigma)
+        r = torch.sub(target, mean).mul_(inverse_sigma)
+        ctx.save_for_backward(r, inverse_sigma)
+        return (0.5 * torch.linalg.vecdot(r, r) + log_sigma.sum()) / mean.shape[-1]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        r, inverse_sigma = ctx.saved_tensors
+        scale = grad / r.shape[-1]
+        grad_mean = (r * inverse_sigma).mul_(-scale.unsqueeze(-1))
+        grad_log_sigma = scale.sum() - scale @ (r * r)
+        return grad_mean, None, grad_log_sigma
+
+
 def nb_dispersion(counts: Tensor, max_theta: float = 1e4) -> Tensor:
     """Method-of-moments dispersion θ per gene of ``counts [N, G]`` around library size ×
     the genes' pooled proportions: Σμ² / Σ((y − μ)² − μ), clipped to [1e-2, ``max_theta``]."""
@@ -147,9 +174,7 @@ class Likelihood(Task):
                 theta = getattr(self, f"theta_{name}")
                 out[name] = nb_nll_logits(y, value, theta, constants=constants)
             else:
-                log_sigma = self.log_sigma[name]
-                nll = 0.5 * ((y - value) / log_sigma.exp()).pow(2) + log_sigma
-                out[name] = nll.mean(-1)
+                out[name] = gaussian_nll(y, value, self.log_sigma[name])
         return out
 
     def loss(

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from omib_st.module import Likelihood
-from omib_st.module.likelihood import nb_dispersion, nb_nll, nb_nll_logits
+from omib_st.module.likelihood import gaussian_nll, nb_dispersion, nb_nll, nb_nll_logits
 
 
 def test_nb_nll_is_the_negative_binomial_log_pmf():
@@ -32,6 +32,20 @@ def test_nb_nll_from_logits_is_the_mean_nb_nll_with_its_exact_gradient(constants
     torch.testing.assert_close(value, reference(logits))
     (closed_form,) = torch.autograd.grad(value.sum(), logits)
     (autograd,) = torch.autograd.grad(reference(logits).sum(), logits)
+    torch.testing.assert_close(closed_form, autograd)
+
+
+def test_gaussian_nll_has_its_exact_gradient_for_the_mean_and_the_scale():
+    torch.manual_seed(0)
+    target = torch.randn(4, 6, dtype=torch.float64)
+    mean = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    log_sigma = (0.3 * torch.randn(6, dtype=torch.float64)).requires_grad_()
+    value = gaussian_nll(target, mean, log_sigma)
+    reference = (0.5 * ((target - mean) / log_sigma.exp()).pow(2) + log_sigma).mean(-1)
+    torch.testing.assert_close(value, reference)
+    weights = torch.rand(4, dtype=torch.float64)  # a non-uniform upstream gradient
+    closed_form = torch.autograd.grad((weights * value).sum(), (mean, log_sigma))
+    autograd = torch.autograd.grad((weights * reference).sum(), (mean, log_sigma))
     torch.testing.assert_close(closed_form, autograd)
 
 
