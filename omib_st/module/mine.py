@@ -83,6 +83,7 @@ class MINE:
         network = _StatisticsNetworks(widths, (a.shape[2], b.shape[2]), self.hidden_dim, self.seed)
         optimiser = torch.optim.Adam(network.parameters(), lr=self.lr, foreach=True)
         ema: Tensor | None = None
+        momentum = self.ema_momentum
         batch = min(self.batch_size, len(train_idx))
         held_out = eval_idx[torch.randperm(len(eval_idx), generator=generator)]
         best = torch.zeros(len(pairs), dtype=torch.float64)
@@ -91,7 +92,6 @@ class MINE:
             shuffled = idx[torch.randperm(len(idx), generator=generator)]
             t_joint, t_marginal = network(a, b, idx, shuffled)
             mean_exp = torch.exp(t_marginal.clamp(max=30)).mean(1)
-            momentum = self.ema_momentum
             ema = (
                 mean_exp.detach()
                 if ema is None
