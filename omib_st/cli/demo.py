@@ -7,7 +7,7 @@ import argparse
 # A compact preset so the demo runs in minutes on 2 CPU cores (the defaults target a GPU).
 DEMO_CONFIG = {
     "patch": {"size": 32},
-    "image": {"backbone": "resnet10t"},
+    "image": {"backbone": "resnet10t", "thumbnail": 32},
     "train": {"warmup_epochs": 5, "max_epochs": 20, "progress_bar": False},
     "mi": {"steps": 200},
 }

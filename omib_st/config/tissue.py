@@ -114,11 +114,12 @@ class ImageEncoderConfig(Section):
     training spots, computed once per spot); ``cnn`` / ``context``: principal components of the
     frozen backbone's features of the spot patch / of 2- and 3-diameter context patches.
     ``thumbnail`` was chosen by leave-one-section-out on her2st (docs/benchmarks.md, "Real H&E")."""
-    thumbnail: int = positive(32)
-    """Side in pixels of the patch's colour thumbnail (at most ``patch.size``): the ``thumbnail``
-    target, and the input of the image-only model's ``thumbnail`` view. 32 was chosen on her2st's
-    real H&E, leave-one-section-out, among the sides that keep a 4,000-spot CPU ``detect`` within
-    five minutes (docs/benchmarks.md, "Real H&E"); models saved before the setting used 8."""
+    thumbnail: int = positive(64)
+    """Side in pixels of the patch's colour thumbnail (at most ``patch.size``; 64 = the whole
+    default patch): the ``thumbnail`` target, and the input of the image-only model's
+    ``thumbnail`` view. 64 was chosen on her2st's real H&E, leave-one-section-out jointly with
+    ``scoring.image_smoothing``, among the sides that keep a 4,000-spot CPU ``detect`` within five
+    minutes (docs/benchmarks.md, "Real H&E"); models saved before the setting used 8."""
     target_dim: int = positive(64)
     """Principal components kept of each CNN target block (``cnn``, ``context``); more than
     ``omib.latent_dim``, so the bottleneck cannot pass them all and the error measures how

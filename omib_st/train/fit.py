@@ -24,6 +24,7 @@ from omib_st.config import MIConfig, TrainConfig
 from omib_st.errors import OmibError
 from omib_st.module import OMIB, BetaBound
 from omib_st.train.lightning_module import OMIBLightning
+from omib_st.train.memory import ReleaseFreeMemory
 
 
 @dataclass
@@ -139,7 +140,7 @@ def fit(
     ``KeyboardInterrupt`` (never ``SystemExit``) when interrupted.
     """
     accelerator = resolve_accelerator(config.device)
-    all_callbacks = list(callbacks or [])
+    all_callbacks = [*(callbacks or []), ReleaseFreeMemory()]
     if config.patience > 0:
         monitor = "val/main_loss" if val is not None else "train/main_loss"
         all_callbacks.append(

@@ -125,8 +125,11 @@ class OMIBLightning(L.LightningModule):
             self._set_missing_centres("main")
 
     @torch.no_grad()
-    def collect(self, stage: str, max_samples: int | None = None) -> dict[str, torch.Tensor]:
-        """z_m and head outputs over the training data, in eval mode (up to ``max_samples``).
+    def collect(
+        self, stage: str, max_samples: int | None = None, *, heads: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """z_m and (with ``heads``) head outputs over the training data, in eval mode (up to
+        ``max_samples``).
 
         Under DDP every process gets the union of all processes' shards, in the order of the
         undistributed sampler (sample i of process r is item ``i × world_size + r``), without
@@ -139,11 +142,11 @@ class OMIBLightning(L.LightningModule):
         for batch in self.trainer.train_dataloader:
             batch = self.transfer_batch_to_device(batch, self.device, 0)
             out = self.model(batch["inputs"], stage=stage)
-            values = {f"z:{m}": v for m, v in out.z.items()} | {
-                f"head:{m}": v for m, v in out.branch.items()
-            }
-            if out.prediction is not None:
-                values[f"head:{FUSED}"] = out.prediction
+            values = {f"z:{m}": v for m, v in out.z.items()}
+            if heads:
+                values |= {f"head:{m}": v for m, v in out.branch.items()}
+                if out.prediction is not None:
+                    values[f"head:{FUSED}"] = out.prediction
             for key, value in values.items():
                 parts.setdefault(key, []).append(value.float())
             seen += next(iter(out.z.values())).shape[0]
@@ -179,7 +182,7 @@ class OMIBLightning(L.LightningModule):
     def _estimate_beta(self) -> None:
         mi = self.mi_config
         collected = self.collect(
-            "warmup" if self.train_config.warmup_epochs else "main", max_samples=8192
+            "warmup" if self.train_config.warmup_epochs else "main", max_samples=8192, heads=False
         )
         z = {m: collected[f"z:{m}"] for m in self.model.modalities}
         estimator = MINE(

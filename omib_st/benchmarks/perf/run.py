@@ -14,7 +14,7 @@ from omib_st.benchmarks.perf.report import write_tables
 DEFAULT_SIZES = (5_000, 50_000, 500_000)
 PRESET: dict[str, Any] = {
     "patch": {"size": 32},
-    "image": {"backbone": "resnet10t"},
+    "image": {"backbone": "resnet10t", "thumbnail": 32},
     "train": {"warmup_epochs": 1, "max_epochs": 2, "progress_bar": False},
     "mi": {"steps": 100},
 }
