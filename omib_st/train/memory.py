@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import os
 
@@ -13,10 +12,9 @@ from lightning.pytorch.callbacks import Callback
 @functools.cache
 def _malloc_trim():
     """glibc's ``malloc_trim``, or None on another C library."""
-    name = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
+        return ctypes.CDLL(None).malloc_trim  # the symbols the process has loaded
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows
         return None
 
 
