@@ -1,4 +1,4 @@
-"""Stain robustness of the omib-st image score: section-wide stain changes on a normal section.
+"""How section-wide stain changes move the omib-st image score of each section's normal spots.
 
     python workflows/histology/omib_robustness.py DATA OUT [--method omib_image] [--seed 0]
 
