@@ -19,15 +19,6 @@ from omib_st.benchmarks.perf.data import section
 PHASES = ("generate", "fit", "score")
 
 
-def _rss() -> int | None:
-    """Current resident set size in bytes (Linux), else None."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
 def _peak_rss() -> int:
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
@@ -72,10 +63,11 @@ def _fit(args: dict[str, Any], record: dict[str, Any]) -> None:
     from omib_st.config import load_config
     from omib_st.io import read_h5ad
     from omib_st.model import OmibDetector
+    from omib_st.train.memory import resident_bytes
 
     config = load_config(args["config"])
     reference = read_h5ad(args["reference"])
-    record["data_rss"] = _rss()
+    record["data_rss"] = resident_bytes()
     with _timed(record):
         detector = OmibDetector(config).fit(reference, use_image=args["image"])
     record["n_train_spots"] = detector.training["n_train_spots"]
@@ -89,12 +81,13 @@ def _score(args: dict[str, Any], record: dict[str, Any]) -> None:
 
     import omib_st as om
     from omib_st.benchmarks.metrics import planted_auc
+    from omib_st.train.memory import resident_bytes
 
     adata = om.io.read_h5ad(args["target"])
     detector = om.model.OmibDetector.load(args["model"])
     if args.get("device"):
         detector.config = om.config.replace(detector.config, **{"train.device": args["device"]})
-    record["data_rss"] = _rss()
+    record["data_rss"] = resident_bytes()
     with _timed(record):
         om.tl.detect(adata, model=detector)
     record["n_spots"] = int(adata.n_obs)
