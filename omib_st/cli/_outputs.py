@@ -95,6 +95,7 @@ def summary(adata, key: str = "omib") -> str:
     image = "expression + H&E" if info.get("image_used") else "expression only (no image)"
     if info.get("image_used") and info.get("image_backbone"):  # e.g. the CPU fast path
         image += f"; image backbone {info['image_backbone']}, target {info.get('image_target')}"
+        image += f", stain normalisation {info.get('image_stain', 'none')}"
     return (
         f"{adata.n_obs} spots scored ({image}, mode: {info['mode']}); {n_anomalous} "
         f"({n_anomalous / adata.n_obs:.1%}) above the threshold {info['threshold']:.3g}"

@@ -106,6 +106,11 @@ class ImageEncoderConfig(Section):
     cache_features: bool = True
     """With a frozen backbone: compute the backbone features of the training spots once and train
     on them (host memory, float16; see :class:`omib_st.model.feature_cache.FeatureCache`)."""
+    stain: Literal["reinhard", "none"] = "reinhard"
+    """Stain normalisation of every patch the model reads (CNN input and target alike):
+    ``reinhard`` maps each section's LAB statistics (of a seeded sample of its spot patches)
+    onto those pooled over the reference sections at fit, saved with the model, so a section
+    stained or scanned darker is not read as anomalous; ``none`` uses the patches as they are."""
     target: str = "thumbnail"
     """What the image part of the likelihood predicts of each spot (:mod:`omib_st.model.image_target`):
     one or more blocks joined by ``+`` in the order of :data:`IMAGE_BLOCKS` (:attr:`blocks`

@@ -30,6 +30,7 @@ from omib_st.model.tissue_data import Section
 from omib_st.model.tissue_dataset import TissueDataset
 from omib_st.module import OMIB
 from omib_st.pp import Projection
+from omib_st.pp.stain import LabStats
 from omib_st.train import make_loader, resolve_accelerator
 
 __all__ = ["DetectionResult", "OmibDetector"]
@@ -81,6 +82,9 @@ class OmibDetector:
         self._cache: FeatureCache | None = None
         self.image_target = ImageTarget()
         """The image modality's target (:mod:`omib_st.model.image_target`), fitted at fit."""
+        self.stain: LabStats | None = None
+        """The reference's stain, onto which every section's patches are normalised
+        (``image.stain: reinhard``), fixed at fit; None = patches as they are."""
 
     @property
     def modalities(self) -> list[str]:

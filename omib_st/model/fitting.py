@@ -33,7 +33,7 @@ from omib_st.model.supervised import (
     class_weights,
     spot_classes,
 )
-from omib_st.model.tissue_data import Section, has_image, prepare_section
+from omib_st.model.tissue_data import Section, has_image, normalise_stain, prepare_section
 from omib_st.pp import Projection, select_genes, thinning_depth
 from omib_st.train import FitResult, fit
 
@@ -130,8 +130,9 @@ def prepare_data(
     layer: str | None,
     library_id: str | None,
 ) -> FitData:
-    """Genes and thinning depth from the masked spots, every reference section prepared, the
-    masked spots split into training and held-out spots, and the projection fitted."""
+    """Genes and thinning depth from the masked spots, every reference section prepared (its
+    patches stain-normalised onto the reference's, ``image.stain``), the masked spots split into
+    training and held-out spots, and the projection fitted."""
     c = detector.config
     normal_refs = [r[m] for r, m in zip(refs, masks)]
     detector.genes = select_genes(
@@ -154,6 +155,9 @@ def prepare_data(
         )
         for r in refs
     ]
+    detector.stain = None
+    if detector.use_image and c.image.stain == "reinhard":
+        detector.stain = normalise_stain(sections)
     what = "normal" if classes is None else "labelled"
     train_spots, val_spots = split_spots(masks, c.train.seed, c.train.val_fraction, what)
     project(detector, sections, train_spots)

@@ -24,9 +24,6 @@ CONTEXT_SCALES = (2.0, 3.0)
 """Context patches of the ``context`` block, in spot diameters (each cut at the patch size)."""
 CONTEXT = 3.0
 """Context patch side in spot diameters for the ``descriptors`` block (cut at the patch size)."""
-STAIN_SAMPLE = 256
-"""Spot patches per section whose LAB statistics make the section's Reinhard source (and, for
-reference sections, the pooled target)."""
 BATCH = 256
 """Spots whose patches are cut and encoded at once."""
 
@@ -46,16 +43,6 @@ class _Section:
     transform: Callable[[np.ndarray], np.ndarray] | None = None
 
 
-def stain_source(extractor: Any) -> Any:
-    """LAB statistics of a seeded sample of the section's spot patches (its Reinhard source)."""
-    from omib_st.pp.stain import lab_stats
-
-    rng = np.random.default_rng(0)
-    n = len(extractor)
-    sample = np.sort(rng.permutation(n)[: min(n, STAIN_SAMPLE)])
-    return lab_stats(extractor[sample])
-
-
 def raw_blocks(
     blocks: list[str],
     stats: dict[str, np.ndarray],
@@ -68,31 +55,23 @@ def raw_blocks(
     features: bool = False,
     thumbnail: int = ImageEncoderConfig.thumbnail,
     library_id: str | None = None,
-    source: Any = None,
 ) -> dict[str, np.ndarray]:
     """Raw ``blocks`` of ``spots`` of one section (``extractor``: its spot
     :class:`~omib_st.pp.PatchExtractor`): ``{block: float32 [len(spots), D]}``, plus
     ``"features"`` (``encoder``'s, for the feature cache) with ``features``; the ``thumbnail``
     block is ``thumbnail`` pixels a side. The CNN blocks come from ``network``, or ``encoder``
-    (frozen) when there is none; ``stats`` holds the Reinhard target of the ``descriptors``
-    block."""
-    from omib_st.pp.patches import PatchExtractor
-
+    (frozen) when there is none. Context patches are normalised as ``extractor``'s; when those
+    are not (``image.stain: none``), ``stats`` holds the ``descriptors`` block's own Reinhard
+    target."""
     spots = np.asarray(spots, dtype=np.int64)
     section = _Section(list(blocks), extractor, encoder, None, features, thumbnail)
     if "descriptors" in blocks:
-        section.context = PatchExtractor.from_adata(
-            adata, size=extractor.size, scale=CONTEXT * extractor.scale, library_id=library_id
-        )
-        section.transform = _stain_transform(stats, source or stain_source(extractor))
+        section.context = _context(adata, extractor, CONTEXT, library_id)
+        if extractor.stain is None and "lab_mean" in stats:
+            section.transform = _stain_transform(stats, extractor.lab_stats())
     section.network = network if network is not None else encoder
     if "context" in blocks:
-        section.wider = [
-            PatchExtractor.from_adata(
-                adata, size=extractor.size, scale=scale * extractor.scale, library_id=library_id
-            )
-            for scale in CONTEXT_SCALES
-        ]
+        section.wider = [_context(adata, extractor, s, library_id) for s in CONTEXT_SCALES]
     if set(CNN_BLOCKS) & set(blocks) and section.network is None:
         raise OmibError("the image target's cnn block has no network", "report this bug")
     out: dict[str, list[np.ndarray]] = {}
@@ -100,6 +79,19 @@ def raw_blocks(
         for key, value in _batch_blocks(section, spots[start : start + BATCH]).items():
             out.setdefault(key, []).append(value)
     return {k: np.concatenate(v).astype(np.float32) for k, v in out.items()}
+
+
+def _context(adata: AnnData, extractor: Any, scale: float, library_id: str | None) -> Any:
+    """Patches ``scale`` times as wide as ``extractor``'s, cut at its size, stained as its."""
+    from omib_st.pp.patches import PatchExtractor
+
+    wider = PatchExtractor.from_adata(
+        adata, size=extractor.size, scale=scale * extractor.scale, library_id=library_id
+    )
+    if extractor.stain is None:
+        return wider
+    source, target = extractor.stain
+    return wider.normalised(target, source)
 
 
 def _stain_transform(stats: dict[str, np.ndarray], source: Any) -> Callable:
@@ -141,8 +133,9 @@ def _batch_blocks(section: _Section, batch: np.ndarray) -> dict[str, np.ndarray]
                 axis=1,
             )
     if "descriptors" in blocks:
-        spot = morphology_descriptors(section.transform(patches))
-        around = morphology_descriptors(section.transform(section.context[batch]))
+        same = section.transform or (lambda x: x)
+        spot = morphology_descriptors(same(patches))
+        around = morphology_descriptors(same(section.context[batch]))
         out["descriptors"] = np.concatenate([spot, around], axis=1)
     return out
 

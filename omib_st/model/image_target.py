@@ -7,12 +7,12 @@ target section), never per epoch (:mod:`omib_st.model.image_hooks`):
 | block         | raw features per spot (:mod:`omib_st.model.image_blocks`) | made comparable by          |
 |---------------|---------------------------------------------------------|-----------------------------|
 | ``thumbnail`` | the patch's colour thumbnail (``image.thumbnail`` pixels a side, 3 × side² values in [0, 1]); with a frozen backbone it is cached with the features, else cut from each batch's patches | nothing (the original target) |
-| ``descriptors`` | :func:`omib_st.pp.morphology.morphology_descriptors` of the spot patch and of a ``CONTEXT``-diameter context patch, after Reinhard normalisation of the section onto the training spots' LAB statistics | z-scores with the training spots' mean and sd, clipped to ± ``CLIP`` |
+| ``descriptors`` | :func:`omib_st.pp.morphology.morphology_descriptors` of the spot patch and of a ``CONTEXT``-diameter context patch, stain-normalised (``image.stain``; with ``none``, the block maps the section onto the training spots' LAB statistics itself) | z-scores with the training spots' mean and sd, clipped to ± ``CLIP`` |
 | ``cnn``       | pooled features of the fixed image backbone on the spot patch | the first ``image.target_dim`` principal components of the training spots (one scale per block, or whitened with ``image.target_whiten``) |
 | ``context``   | the same on context patches of ``CONTEXT_SCALES`` diameters | as ``cnn`` |
 
-Every statistic (the Reinhard LAB target, means, sds, principal axes) comes from the training
-spots only and is saved with the model (:meth:`ImageTarget.state`), so a loaded model computes
+Every statistic (the block's own Reinhard LAB target, means, sds, principal axes) comes from the
+training spots only and is saved with the model (:meth:`ImageTarget.state`), so a loaded model computes
 the same target for the same spot. The default is ``thumbnail`` (docs/benchmarks.md, "Real
 H&E", compares the blocks).
 
@@ -35,7 +35,8 @@ from anndata import AnnData
 
 from omib_st.config import ImageEncoderConfig
 from omib_st.errors import OmibError
-from omib_st.model.image_blocks import CNN_BLOCKS, STAIN_SAMPLE, n_descriptors, raw_blocks
+from omib_st.model.image_blocks import CNN_BLOCKS, n_descriptors, raw_blocks
+from omib_st.pp.patches import STAIN_SAMPLE
 
 BLOCKS = ("thumbnail", "descriptors", "cnn", "context")
 CLIP = 8.0
@@ -132,9 +133,10 @@ class ImageTarget:
 
     # ------------------------------------------------------------------ statistics
     def fit_stain(self, extractors: Sequence, spots: Sequence[np.ndarray]) -> None:
-        """The Reinhard target: LAB statistics pooled over a seeded sample of each reference
+        """The ``descriptors`` block's own Reinhard target when the patches are not normalised
+        (``image.stain: none``): LAB statistics pooled over a seeded sample of each reference
         section's training spots (colour only)."""
-        if "descriptors" not in self.blocks:
+        if "descriptors" not in self.blocks or any(e.stain is not None for e in extractors):
             return
         from omib_st.pp.stain import lab_stats
 

@@ -22,12 +22,13 @@ from omib_st.model.calibration import CALIBRATION_KEYS
 from omib_st.model.image_hooks import restore_image_target
 from omib_st.model.supervised import ONE_CLASS, SUPERVISED
 from omib_st.pp import Projection
+from omib_st.pp.stain import LabStats
 
 WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
 FORMAT_VERSION = 3
 """3: the likelihood task and the expression projection (2: checksummed model.json and
 config.yaml, score statistics with a depth slope)."""
-BEFORE_SETTINGS = {"image": {"thumbnail": 8}}
+BEFORE_SETTINGS = {"image": {"thumbnail": 8, "stain": "none"}}
 """Settings added since format 3 whose default changed: the value a model saved before them
 was trained with (its ``config.yaml`` lacks the key)."""
 
@@ -68,6 +69,7 @@ def save_model(detector: Any, path: str | Path, *, force: bool = False) -> Path:
             "projection": projection,
             "calibration": calibration,
             "image_target": detector.image_target.state(),
+            "stain": stain_state(detector.stain),
         }
         torch.save(weights, tmp / WEIGHTS)
         (tmp / CONFIG).write_text(yaml.safe_dump(to_dict(detector.config), sort_keys=False))
@@ -91,6 +93,18 @@ def load_model(cls: type, path: str | Path) -> Any:
     _restore_weights(detector, _read_weights(path), path)
     check_finite_model(detector, path)  # NaN weights or statistics would score NaN
     return detector
+
+
+def stain_state(stain: LabStats | None) -> dict[str, torch.Tensor]:
+    """The reference stain as tensors (empty: patches used as they are)."""
+    if stain is None:
+        return {}
+    return {"mean": torch.from_numpy(stain.mean), "std": torch.from_numpy(stain.std)}
+
+
+def restore_stain(state: dict[str, torch.Tensor]) -> LabStats | None:
+    """The reference stain saved by :func:`stain_state` (models before it: None)."""
+    return LabStats(state["mean"].numpy(), state["std"].numpy()) if state else None
 
 
 def file_sha256(path: Path) -> str:
@@ -206,6 +220,7 @@ def _restore_weights(detector: Any, saved: dict[str, Any], path: Path) -> None:
         calibrated = CALIBRATION_KEYS if detector.mode == ONE_CLASS else ()
         detector.calibration = {k: saved["calibration"][k].numpy() for k in calibrated}
         detector.image_target = restore_image_target(detector, saved.get("image_target"))
+        detector.stain = restore_stain(saved.get("stain") or {})
         detector.module = detector._build(initial_weights=False)
         detector.module.load_state_dict(saved["module"])
     except (KeyError, TypeError, AttributeError, RuntimeError) as err:

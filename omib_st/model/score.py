@@ -18,7 +18,7 @@ from omib_st.model.calibration import depth_covariate, spot_scores, target_thres
 from omib_st.model.image_hooks import score_image_targets
 from omib_st.model.inference import evidence
 from omib_st.model.supervised import THRESHOLD, positive_probability
-from omib_st.model.tissue_data import Section, prepare_section, require_image
+from omib_st.model.tissue_data import Section, normalise_stain, prepare_section, require_image
 from omib_st.model.tissue_dataset import TissueDataset
 from omib_st.pp import GeneAlignment
 from omib_st.scoring import smooth_probability, zscores
@@ -45,7 +45,8 @@ class DetectionResult:
 def prepare_target(
     detector: Any, adata: AnnData, *, layer: str | None, library_id: str | None
 ) -> tuple[Section, TissueDataset]:
-    """The target section prepared as the reference sections were, and its dataset."""
+    """The target section prepared as the reference sections were (its patches normalised onto
+    the reference's stain), and its dataset."""
     if detector.use_image:
         require_image(adata)
     section = prepare_section(
@@ -58,6 +59,8 @@ def prepare_target(
         thin_to=detector.thin_to,
         projection=detector.projection,
     )
+    if detector.stain is not None:
+        normalise_stain([section], detector.stain)
     if detector.use_image:
         detector._cache = score_image_targets(detector, adata, section, library_id=library_id)
     try:
@@ -116,4 +119,5 @@ def _info(detector: Any, section: Section, *, one_class: bool) -> dict[str, Any]
         info["thin_to"] = detector.thin_to
     if detector.use_image:
         info["image_resolution"] = section.patches.resolution
+        info["image_stain"] = "reinhard" if detector.stain is not None else "none"
     return info

@@ -30,6 +30,7 @@ from omib_st.pp import (
     expression_and_counts,
     spatial_graph,
 )
+from omib_st.pp.stain import LabStats, pooled_lab_stats
 
 
 def thumbnails(patches: torch.Tensor, size: int) -> torch.Tensor:
@@ -113,6 +114,17 @@ def prepare_section(
     return Section(
         expression, target, graph, patches, alignment, depth, get_coords(adata), features
     )
+
+
+def normalise_stain(sections: Sequence[Section], target: LabStats | None = None) -> LabStats:
+    """Reinhard-normalise every section's patches from its own stain
+    (:meth:`~omib_st.pp.PatchExtractor.lab_stats`) onto ``target``, by default the stain pooled
+    over these sections (at fit: the reference). Returns the target."""
+    sources = [s.patches.lab_stats() for s in sections]
+    target = pooled_lab_stats(sources) if target is None else target
+    for section, source in zip(sections, sources):
+        section.patches = section.patches.normalised(target, source)
+    return target
 
 
 def section_graph(adata: AnnData, graph: GraphConfig) -> sparse.csr_matrix:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -15,6 +16,10 @@ from omib_st.io.image import image_size, read_image, to_rgb_uint8
 from omib_st.io.library import get_library_id
 from omib_st.io.validate import get_coords
 from omib_st.pp.crop import crop_resize
+from omib_st.pp.stain import LabStats, lab_stats, reinhard
+
+STAIN_SAMPLE = 256
+"""Spot patches whose LAB statistics make a section's stain (:meth:`PatchExtractor.lab_stats`)."""
 
 Resolution = Literal["auto", "fullres", "hires", "lowres"]
 
@@ -24,7 +29,8 @@ class PatchExtractor:
 
     Patches are cut only for the spots asked for (``extractor[idx]``), so memory is bounded by
     the batch, not the section. A full-resolution image given as a file is decoded on first use.
-    Build it with :meth:`from_adata`.
+    Build it with :meth:`from_adata`; :meth:`normalised` gives the same patches with the
+    section's stain mapped onto a reference.
 
     Parameters
     ----------
@@ -68,6 +74,8 @@ class PatchExtractor:
         self.scale = float(scale)
         self.resolution = resolution
         self.scalef = float(scalef)
+        self.stain: tuple[LabStats, LabStats] | None = None
+        """Reinhard normalisation applied to every patch: (the section's source, the target)."""
         self._check_inside()
 
     @property
@@ -113,14 +121,36 @@ class PatchExtractor:
     def __getitem__(self, idx) -> np.ndarray:
         """Patches of the spots ``idx`` (int, slice or integer array): uint8 ``B × 3 × size × size``."""
         single = np.isscalar(idx)
-        centers = self.centers[np.atleast_1d(idx) if single else idx]
-        patches = crop_resize(self.image, centers, self.side_px, self.size)
+        patches = self._cut(np.atleast_1d(idx) if single else idx)
+        if self.stain is not None:
+            patches = reinhard(patches, target=self.stain[1], source=self.stain[0])
         return patches[0] if single else patches
 
+    def _cut(self, idx) -> np.ndarray:
+        """The patches as they are in the image."""
+        return crop_resize(self.image, self.centers[idx], self.side_px, self.size)
+
+    def lab_stats(self, n: int = STAIN_SAMPLE) -> LabStats:
+        """The section's stain: LAB statistics of the tissue pixels of ``n`` spot patches as they
+        are in the image, spread evenly over the spots in row-major order of their centres (so
+        the same spots whatever their order in the data)."""
+        order = np.lexsort((self.centers[:, 0], self.centers[:, 1]))
+        pick = np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(np.int64)
+        return lab_stats(self._cut(np.sort(order[pick])))
+
+    def normalised(self, target: LabStats, source: LabStats | None = None) -> PatchExtractor:
+        """This extractor with every patch Reinhard-normalised from ``source`` (default: the
+        section's own :meth:`lab_stats`) onto ``target``; the image is shared, not copied."""
+        source = self.lab_stats() if source is None else source
+        out = copy.copy(self)
+        out.stain = (source, target)
+        return out
+
     def __repr__(self) -> str:
+        stain = ", Reinhard-normalised" if self.stain is not None else ""
         return (
             f"PatchExtractor({len(self)} spots, {self.resolution} image, scalef {self.scalef:g}, "
-            f"spot {self.spot_px:.1f} px, crop {self.side_px:.1f} px -> {self.size} px)"
+            f"spot {self.spot_px:.1f} px, crop {self.side_px:.1f} px -> {self.size} px{stain})"
         )
 
     @classmethod

@@ -74,22 +74,33 @@ def lab_stats(patches) -> LabStats:
     """LAB mean and standard deviation of the tissue pixels of a set of patches, pooled."""
     from skimage.color import rgb2lab
 
-    lab = rgb2lab(_tissue_pixels(channels_last(patches))[None] / 255.0)[0]
+    lab = rgb2lab(_tissue_pixels(channels_last(patches))[None] / np.float32(255))[0]
+    lab = lab.astype(np.float64)
     return LabStats(lab.mean(axis=0), np.maximum(lab.std(axis=0), 1e-6))
+
+
+def pooled_lab_stats(sections: list[LabStats]) -> LabStats:
+    """The LAB statistics of several sections' pixels taken together, each section weighted
+    alike: a Reinhard target that no one section's size dominates."""
+    means = np.stack([s.mean for s in sections])
+    variances = np.stack([s.std**2 for s in sections])
+    mean = means.mean(axis=0)
+    return LabStats(mean, np.sqrt((variances + (means - mean) ** 2).mean(axis=0)))
 
 
 def reinhard(patches, target: LabStats, source: LabStats | None = None) -> np.ndarray:
     """Reinhard colour transfer: map the LAB statistics ``source`` onto ``target``.
 
     ``source`` defaults to :func:`lab_stats` of ``patches`` themselves (pass a section's own
-    statistics when normalising it batch by batch).
+    statistics when normalising it batch by batch). Computed in float32.
     """
     from skimage.color import lab2rgb, rgb2lab
 
     rgb = channels_last(patches)
     source = lab_stats(patches) if source is None else source
-    lab = rgb2lab(rgb / 255.0)
-    lab = (lab - source.mean) / source.std * target.std + target.mean
+    scale = (target.std / source.std).astype(np.float32)
+    shift = (target.mean - source.mean * target.std / source.std).astype(np.float32)
+    lab = rgb2lab(rgb / np.float32(255)) * scale + shift
     return channels_first(lab2rgb(lab))
 
 

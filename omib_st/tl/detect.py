@@ -59,8 +59,9 @@ def detect(
       ``source`` (``"model"``, ``"reference"``, ``"normal_key"``, ``"label_key"`` or
       ``"self-referenced"``), resolved params, version, modalities, β, M_u, Ĥ/Î estimates, r per
       modality, threshold, the reference statistics of the score, the training spots, epochs,
-      seconds and device and, with ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper
-      spots were thinned to).
+      seconds and device, ``genes_missing``, ``image_used`` and, with the image, how it was read
+      (``image_resolution``, ``image_stain``; one-class: ``image_backbone``, ``image_target``) and,
+      with ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to).
     """
     _check_choice(model, reference, normal_key, label_key, positive, ignore)
     target = adata.copy() if copy else adata

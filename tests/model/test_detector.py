@@ -157,3 +157,26 @@ def test_fitting_leaves_the_callers_random_state_alone(tiny_config, synthetic_ad
         synthetic_adata, use_image=False
     )
     assert (random.random(), np.random.random(), torch.rand(1).item()) == expected  # noqa: NPY002
+
+
+def _scanned_darker(adata, factor=0.85):
+    """``adata`` with every image of its section darker by ``1 - factor``."""
+    out = adata.copy()
+    for entry in out.uns["spatial"].values():
+        images = entry["images"]
+        entry["images"] = {k: np.rint(v * factor).astype(np.uint8) for k, v in images.items()}
+    return out
+
+
+def test_a_section_scanned_darker_is_not_read_as_anomalous(tiny_config, fitted, normal_reference):
+    as_they_are = OmibDetector(replace(tiny_config, **{"image.stain": "none"}))
+    as_they_are.fit(normal_reference)
+    darker = _scanned_darker(normal_reference)
+
+    def shift(detector):
+        before, after = (detector.score(a).parts["image"] for a in (normal_reference, darker))
+        quartiles = np.percentile(before, [25, 75])
+        return abs(np.median(after) - np.median(before)) / (quartiles[1] - quartiles[0])
+
+    assert fitted.stain is not None and as_they_are.stain is None
+    assert shift(fitted) < 0.2 * shift(as_they_are)

@@ -29,6 +29,8 @@ def test_save_load_round_trip_gives_identical_scores(fitted, synthetic_adata, tm
     assert loaded.threshold == fitted.threshold and loaded.training == fitted.training
     for key, value in fitted.calibration.items():
         np.testing.assert_array_equal(loaded.calibration[key], value)
+    np.testing.assert_array_equal(loaded.stain.mean, fitted.stain.mean)
+    np.testing.assert_array_equal(loaded.stain.std, fitted.stain.std)
     np.testing.assert_array_equal(
         loaded.score(synthetic_adata).scores, fitted.score(synthetic_adata).scores
     )
@@ -81,6 +83,29 @@ def test_model_saved_before_image_thumbnail_keeps_its_8_pixel_thumbnail(
     (path / META).write_text(json.dumps(meta))
     loaded = OmibDetector.load(path)
     assert loaded.config.image.thumbnail == 8
+    np.testing.assert_array_equal(
+        loaded.score(synthetic_adata).scores, fitted.score(synthetic_adata).scores
+    )
+
+
+def test_model_saved_before_image_stain_reads_its_patches_as_they_are(
+    fitted, synthetic_adata, tmp_path, monkeypatch
+):
+    path = fitted.save(tmp_path / "model")
+    config = yaml.safe_load((path / CONFIG).read_text())
+    del config["image"]["stain"]
+    (path / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    weights = torch.load(path / WEIGHTS, weights_only=True)
+    del weights["stain"]
+    torch.save(weights, path / WEIGHTS)
+    meta = json.loads((path / META).read_text())
+    meta["config_sha256"] = file_sha256(path / CONFIG)
+    meta["weights_sha256"] = file_sha256(path / WEIGHTS)
+    meta["sha256"] = meta_sha256(meta)
+    (path / META).write_text(json.dumps(meta))
+    loaded = OmibDetector.load(path)
+    assert loaded.config.image.stain == "none" and loaded.stain is None
+    monkeypatch.setattr(fitted, "stain", None)
     np.testing.assert_array_equal(
         loaded.score(synthetic_adata).scores, fitted.score(synthetic_adata).scores
     )

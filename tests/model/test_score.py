@@ -12,11 +12,12 @@ def test_score_is_the_fused_heads_negative_log_likelihood(fitted, synthetic_adat
     """One objective, one score: the parts are the likelihood task's loss per spot under the
     fused head, and the score is their robust z-scores against the reference, each smoothed
     over the spatial graph with its own weight, then combined."""
-    from omib_st.model.tissue_data import prepare_section
+    from omib_st.model.tissue_data import normalise_stain, prepare_section
     from omib_st.scoring import smooth_scores
 
     result = fitted.score(synthetic_adata)
     section = prepare_section(synthetic_adata, fitted.genes, fitted.config, use_image=True)
+    normalise_stain([section], fitted.stain)  # onto the reference's stain
     section.features = fitted.projection(section.expression)
     batch = fitted._dataset([section], np.arange(20)).collate(np.arange(20))
     module = fitted.module.eval()
@@ -40,6 +41,7 @@ def test_the_result_reports_how_the_section_was_scored(fitted, synthetic_adata):
     info = fitted.score(synthetic_adata).info
     assert info["image_used"] is True and info["genes_missing"] == 0
     assert info["image_target"] == "thumbnail" and "image_resolution" in info
+    assert info["image_stain"] == "reinhard"
     assert "thin_to" not in info  # no depth thinning in this model
 
 

@@ -125,3 +125,52 @@ def test_synthetic_patches(synthetic_adata):
     extractor = PatchExtractor.from_adata(synthetic_adata, size=24)
     assert extractor.resolution == "hires"
     assert extractor[np.arange(len(extractor))].shape == (synthetic_adata.n_obs, 3, 24, 24)
+
+
+def _slide(image):
+    """A section of 60 spots on a 12-pixel lattice over ``image`` (full resolution)."""
+    yy, xx = np.mgrid[20:110:12, 20:130:12]
+    adata = AnnData(np.ones((xx.size, 1), dtype=np.float32))
+    adata.obsm["spatial"] = np.column_stack([xx.ravel(), yy.ravel()]).astype(float)
+    adata.uns["spatial"] = {
+        "lib": {
+            "images": {"hires": image},
+            "scalefactors": {"tissue_hires_scalef": 1.0, "spot_diameter_fullres": 10.0},
+        }
+    }
+    return adata
+
+
+@pytest.fixture(scope="module")
+def stained():
+    """An H&E-like image: pink stroma with purple nuclei of random size and place."""
+    rng = np.random.default_rng(0)
+    image = np.empty((130, 150, 3), dtype=np.uint8)
+    image[:] = (230, 160, 200)
+    yy, xx = np.mgrid[:130, :150]
+    nuclei = rng.uniform([0, 0, 1], [150, 130, 3], (300, 3))
+    for cx, cy, r in nuclei:
+        image[(xx - cx) ** 2 + (yy - cy) ** 2 <= r * r] = (90, 50, 140)
+    return image
+
+
+def test_normalised_patches_undo_a_section_wide_darkening(stained):
+    darker = np.rint(stained * 0.85).astype(np.uint8)
+    plain = PatchExtractor.from_adata(_slide(stained), size=16, library_id="lib")
+    dark = PatchExtractor.from_adata(_slide(darker), size=16, library_id="lib")
+    target = plain.lab_stats()
+    before = np.abs(dark[:].astype(int) - plain[:]).mean()
+    after = np.abs(dark.normalised(target)[:].astype(int) - plain.normalised(target)[:]).mean()
+    assert before > 20 and after < 2
+    assert dark.stain is None and "Reinhard" in repr(dark.normalised(target))
+
+
+def test_a_sections_stain_does_not_depend_on_the_order_of_its_spots(stained):
+    adata = _slide(stained)
+    order = np.random.default_rng(1).permutation(adata.n_obs)
+    stats = [
+        PatchExtractor.from_adata(a, size=16, library_id="lib").lab_stats(n=20)
+        for a in (adata, adata[order])
+    ]
+    np.testing.assert_allclose(stats[0].mean, stats[1].mean)
+    np.testing.assert_allclose(stats[0].std, stats[1].std)

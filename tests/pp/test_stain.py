@@ -6,6 +6,7 @@ import pytest
 
 from omib_st.errors import OmibError
 from omib_st.pp.stain import (
+    LabStats,
     brightness_jitter,
     brightness_scale,
     hed_jitter,
@@ -13,6 +14,7 @@ from omib_st.pp.stain import (
     lab_stats,
     macenko,
     macenko_stains,
+    pooled_lab_stats,
     reinhard,
     tissue_mask,
 )
@@ -47,6 +49,15 @@ def test_reinhard_maps_statistics_onto_the_target(patches):
     np.testing.assert_allclose(moved.std, target.std, rtol=0.15)  # RGB gamut clips a little
     same = reinhard(patches, target, source=target)
     assert np.abs(same.astype(int) - patches).max() <= 2
+
+
+def test_pooled_stats_are_those_of_the_sections_pixels_taken_together():
+    rng = np.random.default_rng(0)
+    pixels = [rng.normal([60, 20, -10], [5, 3, 2], (500, 3)), rng.normal(40, 9, (500, 3))]
+    pooled = pooled_lab_stats([LabStats(x.mean(axis=0), x.std(axis=0)) for x in pixels])
+    together = np.concatenate(pixels)
+    np.testing.assert_allclose(pooled.mean, together.mean(axis=0))
+    np.testing.assert_allclose(pooled.std, together.std(axis=0))
 
 
 def test_macenko_recovers_the_stains_and_is_identity_on_its_reference(patches):
