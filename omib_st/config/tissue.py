@@ -108,9 +108,11 @@ class ImageEncoderConfig(Section):
     on them (host memory, float16; see :class:`omib_st.model.feature_cache.FeatureCache`)."""
     stain: Literal["reinhard", "none"] = "reinhard"
     """Stain normalisation of every patch the model reads (CNN input and target alike):
-    ``reinhard`` maps each section's LAB statistics (of a seeded sample of its spot patches)
-    onto those pooled over the reference sections at fit, saved with the model, so a section
-    stained or scanned darker is not read as anomalous; ``none`` uses the patches as they are."""
+    ``reinhard`` maps each section's LAB statistics (of 256 spot patches spread over it) onto
+    those pooled over the reference sections at fit, saved with the model, so a section stained
+    or scanned darker is not read as anomalous; ``none`` uses the patches as they are. Chosen
+    for that robustness on her2st's real H&E, at a measured AUC cost (docs/benchmarks.md,
+    "Real H&E")."""
     target: str = "thumbnail"
     """What the image part of the likelihood predicts of each spot (:mod:`omib_st.model.image_target`):
     one or more blocks joined by ``+`` in the order of :data:`IMAGE_BLOCKS` (:attr:`blocks`
