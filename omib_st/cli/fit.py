@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     detector.save(args.out, force=args.force)
     t = detector.training
     classes = (
-        f" ({t['n_train_positive']} positive, {t['n_train_negative']} negative; supervised)"
+        f" ({t['n_train_positive']} positive, {t['n_train_negative']} negative; supervised, "
+        f"{t['members']} module(s))"
         if detector.mode == "supervised"
         else ""
     )

@@ -24,6 +24,7 @@ from omib_st.config.tissue import (
     PatchConfig,
     PreprocessConfig,
     ScoringConfig,
+    SupervisedConfig,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Rule",
     "ScoringConfig",
     "Section",
+    "SupervisedConfig",
     "TrainConfig",
     "from_dict",
     "load_config",

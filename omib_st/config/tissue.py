@@ -214,6 +214,18 @@ class ScoringConfig(Section):
 
 
 @dataclass(frozen=True)
+class SupervisedConfig(Section):
+    """Settings read only by a supervised fit (``fit(..., label_key=...)``)."""
+
+    section = "supervised"
+
+    members: int = positive(5)
+    """Modules of the deep ensemble: each is trained alike on the same spots, from the seeds
+    ``train.seed``, ``train.seed + 1``, …, and the score is their mean log-odds. A single
+    model's transfer to a new patient depends on its seed (docs/benchmarks.md, issue 15)."""
+
+
+@dataclass(frozen=True)
 class DetectorConfig(Section):
     """Everything :class:`omib_st.model.OmibDetector` needs; saved with every model."""
 
@@ -226,6 +238,7 @@ class DetectorConfig(Section):
     mi: MIConfig = field(default_factory=MIConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    supervised: SupervisedConfig = field(default_factory=SupervisedConfig)
 
     def check(self) -> None:
         if not self.omib.omf:

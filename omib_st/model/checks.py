@@ -68,8 +68,7 @@ def _problems(detector: Any) -> list[tuple[str, str]]:
     import torch
 
     problems = []
-    module = getattr(detector, "module", None)
-    if module is not None:
+    for module in getattr(detector, "members", []):
         for name, tensor in module.state_dict().items():
             if torch.is_tensor(tensor) and tensor.is_floating_point():
                 bad = int((~torch.isfinite(tensor)).sum())

@@ -54,7 +54,8 @@ class OmibDetector:
     Supervised mode (``fit(..., label_key=..., positive=[...])``, :mod:`omib_st.model.supervised`):
     annotated spots train OMIB's two-class classification task (class-weighted cross-entropy)
     on the same encoders and data handling; the score is the fused head's probability of the
-    positive class and the label is probability > 0.5. :attr:`mode` says which.
+    positive class (the mean log-odds of a deep ensemble of ``supervised.members`` modules) and
+    the label is probability > 0.5. :attr:`mode` says which.
 
     Parameters
     ----------
@@ -67,7 +68,8 @@ class OmibDetector:
         self.genes: list[str] = []
         self.use_image = False
         self.use_expression = True
-        self.module: OMIB | None = None
+        self.members: list[OMIB] = []
+        """The trained modules: one, or a supervised fit's ensemble (``supervised.members``)."""
         self.reference_stats: dict[str, tuple[float, float, float]] = {}
         self.thin_to: float | None = None
         """UMIs that deeper spots are thinned to (``preprocess.thin_quantile``), fixed at fit."""
@@ -85,6 +87,15 @@ class OmibDetector:
         self.stain: LabStats | None = None
         """The reference's stain, onto which every section's patches are normalised
         (``image.stain: reinhard``), fixed at fit; None = patches as they are."""
+
+    @property
+    def module(self) -> OMIB | None:
+        """The (first) trained module: the image branch and the fit record read it."""
+        return self.members[0] if self.members else None
+
+    @module.setter
+    def module(self, module: OMIB | None) -> None:
+        self.members = [] if module is None else [module]
 
     @property
     def modalities(self) -> list[str]:
@@ -136,14 +147,14 @@ class OmibDetector:
         )
         data = prepare_data(self, refs, masks, classes, layer=layer, library_id=library_id)
         build_model(self, data, library_id=library_id)
-        result = train_model(self, data, resume=resume)
+        results = train_model(self, data, resume=resume)
         if data.labels is None:
             self.reference_stats, self.calibration = calibrate(self, data.sections, data.held_out)
             self.threshold = self.reference_threshold()
         else:  # the probability needs no reference statistics; the threshold is fixed
             self.reference_stats, self.calibration, self.threshold = {}, {}, THRESHOLD
         supervision = {"label_key": label_key, "positive": positive, "ignore": ignore}
-        self.training = fit_record(self, data, result, supervision)
+        self.training = fit_record(self, data, results, supervision)
         self._cache = None  # the cache is for the fit's spots only
         return self
 
@@ -187,9 +198,9 @@ class OmibDetector:
         return load_model(cls, path)
 
     # ------------------------------------------------------------------ plumbing
-    def _build(self, *, initial_weights: bool = True) -> OMIB:
+    def _build(self, *, initial_weights: bool = True, seed: int | None = None) -> OMIB:
         """The untrained module (:func:`omib_st.model.encoders.build_module`)."""
-        return build_module(self, initial_weights=initial_weights)
+        return build_module(self, initial_weights=initial_weights, seed=seed)
 
     def _dataset(
         self,
@@ -208,14 +219,20 @@ class OmibDetector:
             thumbnail=self.config.image.thumbnail,
         )
 
-    def _loader(self, dataset: TissueDataset, shuffle: bool, order: np.ndarray | None = None):
+    def _loader(
+        self,
+        dataset: TissueDataset,
+        shuffle: bool,
+        order: np.ndarray | None = None,
+        seed: int | None = None,
+    ):
         """A loader over ``dataset`` with the training settings (batch size, seed, workers)."""
         train = self.config.train
         return make_loader(
             dataset,
             train.batch_size,
             shuffle=shuffle,
-            seed=train.seed,
+            seed=train.seed if seed is None else seed,
             num_workers=train.num_workers,
             collate_fn=dataset.collate,
             order=order,

@@ -76,10 +76,11 @@ its own profile, ``image`` a timm CNN over its H&E patch, ``thumbnail`` an MLP o
 colour thumbnail."""
 
 
-def build_module(detector: Any, *, initial_weights: bool = True) -> OMIB:
+def build_module(detector: Any, *, initial_weights: bool = True, seed: int | None = None) -> OMIB:
     """The untrained module of ``detector`` (its views, genes, image target and mode), with
-    weights seeded by ``train.seed``; ``initial_weights=False`` skips the backbone's starting
-    weights (``image.pretrained`` / ``image.weights``), which a loaded model replaces anyway."""
+    weights seeded by ``seed`` (default ``train.seed``); ``initial_weights=False`` skips the
+    backbone's starting weights (``image.pretrained`` / ``image.weights``), which a loaded model
+    replaces anyway."""
     c = detector.config
     inputs = EncoderInputs(c, detector.projection.n_components, detector._device, initial_weights)
     parts = {}
@@ -91,6 +92,6 @@ def build_module(detector: Any, *, initial_weights: bool = True) -> OMIB:
     supervised = detector.mode == SUPERVISED
     task = Classification(2, torch.ones(2)) if supervised else Likelihood(parts)
     with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's RNG is untouched
-        torch.manual_seed(c.train.seed)
+        torch.manual_seed(c.train.seed if seed is None else seed)
         encoders = {view: ENCODERS[view](inputs) for view in detector.modalities}
         return OMIB(encoders, task, c.omib)

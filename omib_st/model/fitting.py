@@ -9,11 +9,13 @@ the fit.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -180,13 +182,18 @@ def project(detector: Any, sections: Sequence[Section], train_spots: np.ndarray)
 
 
 def build_model(detector: Any, data: FitData, *, library_id: str | None) -> None:
-    """The untrained module with its task's class weights or dispersions, and the image target
-    (with the frozen backbone's feature cache in ``detector._cache``)."""
+    """The untrained module (a supervised fit: ``supervised.members`` modules seeded
+    ``train.seed``, ``train.seed + 1``, …) with its task's class weights or dispersions, and the
+    image target (with the frozen backbone's feature cache in ``detector._cache``)."""
     c = detector.config
     detector.image_target = ImageTarget.of(c.image)
-    detector.module = detector._build()
-    if data.labels is not None:
-        detector.module.task.class_weight.copy_(class_weights(data.labels[data.train_spots]))
+    supervised = data.labels is not None
+    n_members = c.supervised.members if supervised else 1
+    detector.members = [detector._build(seed=c.train.seed + k) for k in range(n_members)]
+    if supervised:
+        weights = class_weights(data.labels[data.train_spots])
+        for module in detector.members:
+            module.task.class_weight.copy_(weights)
     elif detector.use_expression:
         target = sparse.vstack([s.target for s in data.sections], format="csr")[data.train_spots]
         detector.module.task.set_dispersion("expression", torch.from_numpy(target.toarray()))
@@ -202,11 +209,12 @@ def build_model(detector: Any, data: FitData, *, library_id: str | None) -> None
         )
 
 
-def train_model(detector: Any, data: FitData, *, resume: bool) -> FitResult:
-    """The two-stage schedule on the training spots, validated on the held-out ones."""
+def train_model(detector: Any, data: FitData, *, resume: bool) -> list[FitResult]:
+    """The two-stage schedule of every module on the training spots, validated on the held-out
+    ones. Module k trains with seed ``train.seed + k`` and, in an ensemble, checkpoints to
+    ``train.checkpoint_dir/member<k>``."""
     c = detector.config
     train_set = detector._dataset(data.sections, data.train_spots, data.labels)
-    train_loader = detector._loader(train_set, shuffle=True)
     val_loader = None
     if len(data.val_spots):
         val_set = detector._dataset(data.sections, data.val_spots, data.labels)
@@ -220,25 +228,37 @@ def train_model(detector: Any, data: FitData, *, resume: bool) -> FitResult:
         data.val_spots,
         data.labels,
     )
-    return fit(
-        detector.module,
-        train_loader,
-        val_loader,
-        config=c.train,
-        mi=c.mi,
-        resume=resume,
-        run_id=key,
-    )
+    ensemble = len(detector.members) > 1
+    results = []
+    for k, module in enumerate(detector.members):
+        train = c.train
+        if ensemble:
+            folder = train.checkpoint_dir and str(Path(train.checkpoint_dir) / f"member{k}")
+            train = dataclasses.replace(train, seed=train.seed + k, checkpoint_dir=folder)
+        results.append(
+            fit(
+                module,
+                detector._loader(train_set, shuffle=True, seed=train.seed),
+                val_loader,
+                config=train,
+                mi=c.mi,
+                resume=resume,
+                run_id=f"{key}-member{k}" if ensemble else key,
+            )
+        )
+    return results
 
 
 def fit_record(
     detector: Any,
     data: FitData,
-    result: FitResult,
+    results: list[FitResult],
     supervision: dict[str, Any],
 ) -> dict[str, Any]:
-    """The fit's record (``detector.training``, saved in ``model.json``); ``supervision`` holds
-    ``label_key``, ``positive`` and ``ignore`` of a supervised fit."""
+    """The fit's record (``detector.training``, saved in ``model.json``): the first module's
+    training, and the time of all; ``supervision`` holds ``label_key``, ``positive`` and
+    ``ignore`` of a supervised fit."""
+    result = results[0]
     c = detector.config
     cache = detector._cache
     frozen = detector.use_image and frozen_backbone(c.image.freeze, detector._device())
@@ -252,7 +272,7 @@ def fit_record(
         "bound": result.bound.to_dict() if result.bound else {},
         "r": {m: float(v) for m, v in zip(detector.modalities, detector.module.weights.r)},
         "feature_cache_bytes": int(cache.nbytes if cache is not None else 0),
-        "train_seconds": round(result.seconds, 3),
+        "train_seconds": round(sum(r.seconds for r in results), 3),
         "device": detector._device().type,
         "image_frozen": bool(frozen),
         "image_backbone": backbone_note(frozen, c.image.freeze == "auto") if image else None,
@@ -265,6 +285,8 @@ def fit_record(
                 "n_train_positive": positive,
                 "n_train_negative": negative,
                 "class_weights": [float(w) for w in detector.module.task.class_weight],
+                "members": len(results),
+                "member_epochs": [int(r.epochs) for r in results],
                 "label_key": str(supervision["label_key"]),
                 "positive": [str(v) for v in supervision["positive"]],
                 "ignore": [str(v) for v in (supervision["ignore"] or [])],

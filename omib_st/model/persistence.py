@@ -28,7 +28,7 @@ WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
 FORMAT_VERSION = 3
 """3: the likelihood task and the expression projection (2: checksummed model.json and
 config.yaml, score statistics with a depth slope)."""
-BEFORE_SETTINGS = {"image": {"thumbnail": 8, "stain": "none"}}
+BEFORE_SETTINGS = {"image": {"thumbnail": 8, "stain": "none"}, "supervised": {"members": 1}}
 """Settings added since format 3 whose default changed: the value a model saved before them
 was trained with (its ``config.yaml`` lacks the key)."""
 
@@ -61,11 +61,15 @@ def save_model(detector: Any, path: str | Path, *, force: bool = False) -> Path:
         raise OmibError(f"{path} already exists", "choose another --out or pass --force")
     with atomic_path(path) as tmp:
         tmp.mkdir(parents=True)
-        state = {k: v.detach().cpu() for k, v in detector.module.state_dict().items()}
+        states = [
+            {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            for module in detector.members
+        ]
         projection = {k: torch.from_numpy(v) for k, v in detector.projection.state().items()}
         calibration = {k: torch.from_numpy(np.asarray(v)) for k, v in detector.calibration.items()}
         weights = {
-            "module": state,
+            "module": states[0],
+            "members": states[1:],
             "projection": projection,
             "calibration": calibration,
             "image_target": detector.image_target.state(),
@@ -171,8 +175,8 @@ def _read_config(path: Path) -> DetectorConfig:
         first = _first_line(err)
         raise OmibError(f"{path / CONFIG} is not plain YAML ({first})", "refit the model") from None
     for section, settings in BEFORE_SETTINGS.items():
-        if isinstance(saved, dict) and isinstance(saved.get(section), dict):
-            saved[section] = settings | saved[section]
+        if isinstance(saved, dict) and isinstance(saved.get(section, {}), dict):
+            saved[section] = settings | saved.get(section, {})
     return from_dict(DetectorConfig, saved)
 
 
@@ -221,9 +225,14 @@ def _restore_weights(detector: Any, saved: dict[str, Any], path: Path) -> None:
         detector.calibration = {k: saved["calibration"][k].numpy() for k in calibrated}
         detector.image_target = restore_image_target(detector, saved.get("image_target"))
         detector.stain = restore_stain(saved.get("stain") or {})
-        detector.module = detector._build(initial_weights=False)
-        detector.module.load_state_dict(saved["module"])
-    except (KeyError, TypeError, AttributeError, RuntimeError) as err:
+        states = [saved["module"], *saved.get("members", [])]  # models before issue 15: one
+        expected = detector.config.supervised.members if detector.mode == SUPERVISED else 1
+        if len(states) != expected:
+            raise ValueError(f"{len(states)} modules saved, {expected} expected")
+        detector.members = [detector._build(initial_weights=False) for _ in states]
+        for module, state in zip(detector.members, states):
+            module.load_state_dict(state)
+    except (KeyError, TypeError, AttributeError, RuntimeError, ValueError) as err:
         first = _first_line(err)
         raise OmibError(
             f"{path / WEIGHTS} does not fit {META} and {CONFIG} ({type(err).__name__}: "

@@ -89,8 +89,8 @@ def one_class_result(detector: Any, section: Section, dataset: TissueDataset) ->
 
 
 def supervised_result(detector: Any, section: Section, dataset: TissueDataset) -> DetectionResult:
-    """Supervised mode: score = the fused head's positive-class probability, smoothed over the
-    graph in log-odds (``scoring.smoothing``, as the one-class score), label = score > 0.5;
+    """Supervised mode: score = the fused head's positive-class probability (the ensemble's mean
+    log-odds), smoothed over the graph in log-odds (``scoring.smoothing``, as the one-class score), label = score > 0.5;
     ``parts = {"probability": the unsmoothed probability}``."""
     raw, xi = positive_probability(detector, dataset)
     probability = smooth_probability(raw, section.graph, detector.config.scoring.smoothing)
@@ -115,6 +115,8 @@ def _info(detector: Any, section: Section, *, one_class: bool) -> dict[str, Any]
         if detector.training.get("image_backbone"):  # models before issue 14 do not record it
             info["image_backbone"] = str(detector.training["image_backbone"])
         info["image_target"] = detector.image_target.kind
+    if not one_class:
+        info["members"] = len(detector.members)
     if detector.thin_to is not None:
         info["thin_to"] = detector.thin_to
     if detector.use_image:

@@ -14,10 +14,12 @@ derived for (the paper's method without one-class adaptations):
   ``n_spots / (2 × n_spots_of_class)`` over the training spots (the "balanced" weights of
   scikit-learn), in the fused head's loss and in every TRB head's loss; batches are drawn
   uniformly (no resampling);
+- ensemble: ``supervised.members`` modules are trained alike on the same spots, module k from
+  the seed ``train.seed + k`` (a deep ensemble);
 - score: the fused head's probability of the positive class, softmax(dDec(ξ))₁ with ζ_m = μ_m,
-  smoothed over the spatial graph in log-odds with the one-class path's ``scoring.smoothing``
-  (:func:`~omib_st.scoring.smooth_probability`); label: score > :data:`THRESHOLD` (0.5, the
-  decision of the class-weighted classifier).
+  averaged over the ensemble in log-odds, then smoothed over the spatial graph in log-odds with
+  the one-class path's ``scoring.smoothing`` (:func:`~omib_st.scoring.smooth_probability`);
+  label: score > :data:`THRESHOLD` (0.5, the decision of the class-weighted classifier).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
 """Per-spot training class codes."""
 THRESHOLD = 0.5
 """A spot is labelled anomalous when its positive-class probability exceeds this."""
+MAX_LOG_ODDS = float(np.log(1e6))
+"""Each module's log-odds are clipped to ± this before the ensemble mean (p within 1e-6 of 0
+or 1, as the smoothing clips), so one saturated module cannot outvote the others."""
 
 
 def spot_classes(
@@ -111,20 +116,23 @@ def class_weights(classes: np.ndarray) -> torch.Tensor:
 
 
 def positive_probability(detector: Any, dataset: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The fused head's positive-class probability and ξ for every item of ``dataset``."""
+    """The positive-class probability of every item of ``dataset``: the fused head's, averaged
+    over the ensemble in log-odds; and the first module's ξ (each module has its own ξ space)."""
 
     def read(output, batch):
-        return {
-            "probability": torch.softmax(output.prediction.float(), -1)[:, POSITIVE],
-            "xi": output.xi,
-        }
+        logits = output.prediction.float()
+        return {"log_odds": logits[:, POSITIVE] - logits[:, NEGATIVE], "xi": output.xi}
 
-    out = predict(
-        detector.module,
-        dataset,
-        partial(detector._loader, shuffle=False),
-        detector._device(),
-        detector.config.train.precision,
-        read,
-    )
-    return out["probability"].astype(np.float64), out["xi"]
+    log_odds, xi = [], None
+    for module in detector.members:
+        out = predict(
+            module,
+            dataset,
+            partial(detector._loader, shuffle=False),
+            detector._device(),
+            detector.config.train.precision,
+            read,
+        )
+        log_odds.append(np.clip(out["log_odds"].astype(np.float64), -MAX_LOG_ODDS, MAX_LOG_ODDS))
+        xi = out["xi"] if xi is None else xi
+    return 1 / (1 + np.exp(-np.mean(log_odds, axis=0))), xi

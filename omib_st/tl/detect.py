@@ -54,14 +54,16 @@ def detect(
 
     - ``obs[f"{key_added}_score"]``: float, higher = more anomalous (supervised: the probability
       of the positive class); ``obs[f"{key_added}_anomaly"]``: bool, from the label-free
-      threshold (supervised: probability > 0.5); ``obsm[f"X_{key_added}"]``: the fused ξ;
+      threshold (supervised: probability > 0.5); ``obsm[f"X_{key_added}"]``: the fused ξ (of
+      the first module of a supervised ensemble);
     - ``uns[key_added]``, plain types: ``mode`` (``"one_class"`` or ``"supervised"``),
       ``source`` (``"model"``, ``"reference"``, ``"normal_key"``, ``"label_key"`` or
       ``"self-referenced"``), resolved params, version, modalities, β, M_u, Ĥ/Î estimates, r per
       modality, threshold, the reference statistics of the score, the training spots, epochs,
       seconds and device, ``genes_missing``, ``image_used`` and, with the image, how it was read
       (``image_resolution``, ``image_stain``; one-class: ``image_backbone``, ``image_target``) and,
-      with ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to).
+      with ``preprocess.thin_quantile``, ``thin_to`` (the UMIs deeper spots were thinned to);
+      supervised: ``members`` (the modules of the ensemble; β, r and epochs are the first's).
     """
     _check_choice(model, reference, normal_key, label_key, positive, ignore)
     target = adata.copy() if copy else adata

@@ -25,9 +25,13 @@ def annotated(tmp_path_factory, tiny_config):
     }
     om.io.write_h5ad(reference, paths["ref"])
     om.io.write_h5ad(sample, paths["sample"])
-    config = replace(
-        tiny_config, **{"train.max_epochs": 3, "train.lr": 2e-2, "train.batch_size": 64}
-    )
+    changes = {
+        "train.max_epochs": 3,
+        "train.lr": 2e-2,
+        "train.batch_size": 64,
+        "supervised.members": 2,
+    }
+    config = replace(tiny_config, **changes)
     paths["config"].write_text(yaml.safe_dump(to_dict(config)))
     return paths
 
@@ -55,7 +59,7 @@ def test_fit_with_labels_then_score(annotated, tmp_path, capsys):
         )
         == 0
     )
-    assert "supervised" in capsys.readouterr().out
+    assert "supervised, 2 module(s)" in capsys.readouterr().out
     assert main(["score", "--model", str(model), str(annotated["sample"]), "-o", str(out)]) == 0
     scored = sc.read_h5ad(out)
     assert scored.uns["omib"]["mode"] == "supervised"

@@ -6,12 +6,15 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+import yaml
 from sklearn.metrics import roc_auc_score
 
 import omib_st as om
 from omib_st.config import replace
 from omib_st.errors import OmibError
 from omib_st.model import OmibDetector
+from omib_st.model.persistence import CONFIG, META, WEIGHTS, file_sha256, meta_sha256
 from omib_st.model.score import prepare_target
 from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
 from omib_st.scoring import smooth_probability
@@ -22,8 +25,15 @@ FIT = {"label_key": "lesion", "positive": list(LESION), "use_image": False}
 
 @pytest.fixture(scope="module")
 def supervised_config(tiny_config):
-    """The tiny configuration with a few more, faster main-stage steps (a classifier needs them)."""
-    return replace(tiny_config, **{"train.max_epochs": 3, "train.lr": 2e-2, "train.batch_size": 64})
+    """The tiny configuration with a few more, faster main-stage steps (a classifier needs them),
+    and an ensemble of two modules."""
+    changes = {
+        "train.max_epochs": 3,
+        "train.lr": 2e-2,
+        "train.batch_size": 64,
+        "supervised.members": 2,
+    }
+    return replace(tiny_config, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +70,56 @@ def test_learns_a_planted_lesion_from_its_labels(supervised, annotated):
     assert t["class_weights"][1] > t["class_weights"][0]  # the rare class weighs more
 
 
+def test_the_score_is_the_ensembles_mean_log_odds(supervised, annotated, monkeypatch):
+    _, target = annotated
+    first, second = supervised.members
+    assert supervised.training["members"] == 2
+    assert not torch.equal(first.fused_head.net[0].weight, second.fused_head.net[0].weight)
+    each = []
+    for module in (first, second):
+        monkeypatch.setattr(supervised, "members", [module])
+        each.append(supervised.score(target).parts["probability"])
+    monkeypatch.undo()
+    log_odds = np.mean([np.log(p / (1 - p)) for p in each], axis=0)
+    expected = 1 / (1 + np.exp(-log_odds))
+    np.testing.assert_allclose(supervised.score(target).parts["probability"], expected, rtol=1e-6)
+    assert not np.allclose(each[0], each[1])  # two different models
+
+
 def test_save_load_round_trip_and_tl_detect(supervised, annotated, tmp_path):
     _, target = annotated
     path = supervised.save(tmp_path / "model")
     assert json.loads((path / "model.json").read_text())["mode"] == "supervised"
     loaded = OmibDetector.load(path)
     assert loaded.mode == "supervised" and loaded.genes == supervised.genes
+    assert len(loaded.members) == 2
     np.testing.assert_array_equal(loaded.score(target).scores, supervised.score(target).scores)
     scored = om.tl.detect(target, model=path, copy=True)
     assert scored.uns["omib"]["mode"] == "supervised" and scored.uns["omib"]["source"] == "model"
-    assert scored.uns["omib"]["threshold"] == 0.5
+    assert scored.uns["omib"]["threshold"] == 0.5 and scored.uns["omib"]["members"] == 2
     np.testing.assert_array_equal(scored.obs["omib_anomaly"], scored.obs["omib_score"] > 0.5)
+
+
+def test_a_model_saved_before_the_ensemble_loads_as_one_module(
+    supervised, annotated, tmp_path, monkeypatch
+):
+    path = supervised.save(tmp_path / "model")
+    config = yaml.safe_load((path / CONFIG).read_text())
+    del config["supervised"]
+    (path / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
+    weights = torch.load(path / WEIGHTS, weights_only=True)
+    del weights["members"]
+    torch.save(weights, path / WEIGHTS)
+    meta = json.loads((path / META).read_text())
+    meta["config_sha256"] = file_sha256(path / CONFIG)
+    meta["weights_sha256"] = file_sha256(path / WEIGHTS)
+    meta["sha256"] = meta_sha256(meta)
+    (path / META).write_text(json.dumps(meta))
+    loaded = OmibDetector.load(path)
+    assert loaded.config.supervised.members == 1 and len(loaded.members) == 1
+    monkeypatch.setattr(supervised, "members", supervised.members[:1])
+    target = annotated[1]
+    np.testing.assert_array_equal(loaded.score(target).scores, supervised.score(target).scores)
 
 
 def test_classes_follow_positive_ignore_and_missing_labels():
