@@ -90,8 +90,8 @@ def one_class_result(detector: Any, section: Section, dataset: TissueDataset) ->
 
 def supervised_result(detector: Any, section: Section, dataset: TissueDataset) -> DetectionResult:
     """Supervised mode: score = the fused head's positive-class probability (the ensemble's mean
-    log-odds), smoothed over the graph in log-odds (``scoring.smoothing``, as the one-class score), label = score > 0.5;
-    ``parts = {"probability": the unsmoothed probability}``."""
+    log-odds), smoothed over the graph in log-odds (``scoring.smoothing``, as the one-class
+    score), label = score > 0.5; ``parts = {"probability": the unsmoothed probability}``."""
     raw, xi = positive_probability(detector, dataset)
     probability = smooth_probability(raw, section.graph, detector.config.scoring.smoothing)
     return DetectionResult(
