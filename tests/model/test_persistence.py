@@ -7,7 +7,6 @@ import shutil
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from omib_st.config import DetectorConfig
 from omib_st.errors import OmibError
@@ -65,22 +64,17 @@ def test_one_class_model_saved_before_the_mode_key_still_loads(fitted, synthetic
 
 @pytest.mark.parametrize("before_image_targets", [False, True])
 def test_model_saved_before_image_thumbnail_keeps_its_8_pixel_thumbnail(
-    fitted, synthetic_adata, tmp_path, before_image_targets
+    fitted, synthetic_adata, tmp_path, before_image_targets, rewrite_model
 ):
     path = fitted.save(tmp_path / "model")
     assert fitted.config.image.thumbnail == 8 != DetectorConfig().image.thumbnail
-    config = yaml.safe_load((path / CONFIG).read_text())
-    del config["image"]["thumbnail"]  # as written before the setting existed
-    (path / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
-    meta = json.loads((path / META).read_text())
-    meta["config_sha256"] = file_sha256(path / CONFIG)
-    if before_image_targets:  # and before weights.pt held the image target's state
-        weights = torch.load(path / WEIGHTS, weights_only=True)
-        del weights["image_target"]
-        torch.save(weights, path / WEIGHTS)
-        meta["weights_sha256"] = file_sha256(path / WEIGHTS)
-    meta["sha256"] = meta_sha256(meta)
-    (path / META).write_text(json.dumps(meta))
+    # as written before the setting existed (and, with before_image_targets, before weights.pt
+    # held the image target's state)
+    rewrite_model(
+        path,
+        config=lambda config: config["image"].pop("thumbnail"),
+        weights=(lambda weights: weights.pop("image_target")) if before_image_targets else None,
+    )
     loaded = OmibDetector.load(path)
     assert loaded.config.image.thumbnail == 8
     np.testing.assert_array_equal(
@@ -89,20 +83,14 @@ def test_model_saved_before_image_thumbnail_keeps_its_8_pixel_thumbnail(
 
 
 def test_model_saved_before_image_stain_reads_its_patches_as_they_are(
-    fitted, synthetic_adata, tmp_path, monkeypatch
+    fitted, synthetic_adata, tmp_path, monkeypatch, rewrite_model
 ):
     path = fitted.save(tmp_path / "model")
-    config = yaml.safe_load((path / CONFIG).read_text())
-    del config["image"]["stain"]
-    (path / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
-    weights = torch.load(path / WEIGHTS, weights_only=True)
-    del weights["stain"]
-    torch.save(weights, path / WEIGHTS)
-    meta = json.loads((path / META).read_text())
-    meta["config_sha256"] = file_sha256(path / CONFIG)
-    meta["weights_sha256"] = file_sha256(path / WEIGHTS)
-    meta["sha256"] = meta_sha256(meta)
-    (path / META).write_text(json.dumps(meta))
+    rewrite_model(
+        path,
+        config=lambda config: config["image"].pop("stain"),
+        weights=lambda weights: weights.pop("stain"),
+    )
     loaded = OmibDetector.load(path)
     assert loaded.config.image.stain == "none" and loaded.stain is None
     monkeypatch.setattr(fitted, "stain", None)

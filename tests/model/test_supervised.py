@@ -7,14 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 from sklearn.metrics import roc_auc_score
 
 import omib_st as om
 from omib_st.config import replace
 from omib_st.errors import OmibError
 from omib_st.model import OmibDetector
-from omib_st.model.persistence import CONFIG, META, WEIGHTS, file_sha256, meta_sha256
 from omib_st.model.score import prepare_target
 from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
 from omib_st.scoring import smooth_probability
@@ -101,20 +99,14 @@ def test_save_load_round_trip_and_tl_detect(supervised, annotated, tmp_path):
 
 
 def test_a_model_saved_before_the_ensemble_loads_as_one_module(
-    supervised, annotated, tmp_path, monkeypatch
+    supervised, annotated, tmp_path, monkeypatch, rewrite_model
 ):
     path = supervised.save(tmp_path / "model")
-    config = yaml.safe_load((path / CONFIG).read_text())
-    del config["supervised"]
-    (path / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False))
-    weights = torch.load(path / WEIGHTS, weights_only=True)
-    del weights["members"]
-    torch.save(weights, path / WEIGHTS)
-    meta = json.loads((path / META).read_text())
-    meta["config_sha256"] = file_sha256(path / CONFIG)
-    meta["weights_sha256"] = file_sha256(path / WEIGHTS)
-    meta["sha256"] = meta_sha256(meta)
-    (path / META).write_text(json.dumps(meta))
+    rewrite_model(
+        path,
+        config=lambda config: config.pop("supervised"),
+        weights=lambda weights: weights.pop("members"),
+    )
     loaded = OmibDetector.load(path)
     assert loaded.config.supervised.members == 1 and len(loaded.members) == 1
     monkeypatch.setattr(supervised, "members", supervised.members[:1])
