@@ -10,6 +10,6 @@
   single-modality models on the demo section; speed and memory.
 
 Shared by all of them: :mod:`~omib_st.benchmarks.reporting` (records, atomic writes, Markdown,
-maps), :mod:`~omib_st.benchmarks.metrics` (metrics used by more than one benchmark) and
-:mod:`~omib_st.benchmarks.selection` (best-validation weights, early stopping).
+maps) and :mod:`~omib_st.benchmarks.metrics` (metrics used by more than one benchmark); the
+best-validation weights come from :mod:`omib_st.train.selection`.
 """

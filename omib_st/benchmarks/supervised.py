@@ -21,12 +21,11 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from omib_st.benchmarks import reporting
-from omib_st.benchmarks.selection import BestState, BestWeights
 from omib_st.config import MIConfig, OMIBConfig, TrainConfig, to_dict
 from omib_st.errors import OmibError
 from omib_st.module import OMIB, Task
 from omib_st.nn import MLP
-from omib_st.train import fit, make_loader, resolve_accelerator
+from omib_st.train import BestState, BestWeights, fit, make_loader, resolve_accelerator
 
 Scorer = Callable[[np.ndarray, np.ndarray], dict[str, float]]
 

@@ -26,9 +26,10 @@ _METHODS = (
     "pca_error_smooth",
     "logistic",
     "logistic_raw",
+    "logistic_thin",
 )
-_DEFAULT = ("omib", *_METHODS[6:-2])
-_SUPERVISED_DEFAULT = ("omib", "logistic", "logistic_raw")
+_SUPERVISED_DEFAULT = ("omib", "logistic", "logistic_raw", "logistic_thin")
+_DEFAULT = ("omib", *(m for m in _METHODS[6:] if m not in _SUPERVISED_DEFAULT))
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=_METHODS,
         metavar="METHOD",
         help=f"any of {', '.join(_METHODS)} (default: omib and every baseline of the protocol; "
-        "the omib_* ablations on request; logistic and logistic_raw are the supervised "
+        "the omib_* ablations on request; logistic, logistic_raw and logistic_thin are the "
+        "supervised "
         "protocol's baselines, the others the one-class protocol's)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2)")

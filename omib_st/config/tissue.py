@@ -223,6 +223,10 @@ class SupervisedConfig(Section):
     """Modules of the deep ensemble: each is trained alike on the same spots, from the seeds
     ``train.seed``, ``train.seed + 1``, …, and the score is their mean log-odds. A single
     model's transfer to a new patient depends on its seed (docs/benchmarks.md, issue 15)."""
+    keep_best: bool = True
+    """Keep each module's weights from the main-stage epoch with the lowest validation task loss
+    (the fused head's class-weighted cross-entropy on the held-out labelled spots), not the last
+    epoch's; needs ``train.val_fraction`` > 0."""
 
 
 @dataclass(frozen=True)

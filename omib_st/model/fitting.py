@@ -37,7 +37,7 @@ from omib_st.model.supervised import (
 )
 from omib_st.model.tissue_data import Section, has_image, normalise_stain, prepare_section
 from omib_st.pp import Projection, select_genes, thinning_depth
-from omib_st.train import FitResult, fit
+from omib_st.train import BestState, FitResult, fit
 
 _HARDWARE = (
     "device",
@@ -212,7 +212,8 @@ def build_model(detector: Any, data: FitData, *, library_id: str | None) -> None
 def train_model(detector: Any, data: FitData, *, resume: bool) -> list[FitResult]:
     """The two-stage schedule of every module on the training spots, validated on the held-out
     ones. Module k trains with seed ``train.seed + k`` and, in an ensemble, checkpoints to
-    ``train.checkpoint_dir/member<k>``."""
+    ``train.checkpoint_dir/member<k>``; with ``supervised.keep_best`` each supervised module
+    ends with the weights of its best validation epoch."""
     c = detector.config
     train_set = detector._dataset(data.sections, data.train_spots, data.labels)
     val_loader = None
@@ -229,12 +230,14 @@ def train_model(detector: Any, data: FitData, *, resume: bool) -> list[FitResult
         data.labels,
     )
     ensemble = len(detector.members) > 1
+    keep_best = data.labels is not None and c.supervised.keep_best and val_loader is not None
     results = []
     for k, module in enumerate(detector.members):
         train = c.train
         if ensemble:
             folder = train.checkpoint_dir and str(Path(train.checkpoint_dir) / f"member{k}")
             train = dataclasses.replace(train, seed=train.seed + k, checkpoint_dir=folder)
+        best = BestState() if keep_best else None
         results.append(
             fit(
                 module,
@@ -244,8 +247,12 @@ def train_model(detector: Any, data: FitData, *, resume: bool) -> list[FitResult
                 mi=c.mi,
                 resume=resume,
                 run_id=f"{key}-member{k}" if ensemble else key,
+                callbacks=[best] if best else None,
             )
         )
+        if best:
+            best.restore(module)
+            results[-1].best_epoch = best.epoch
     return results
 
 
@@ -287,6 +294,7 @@ def fit_record(
                 "class_weights": [float(w) for w in detector.module.task.class_weight],
                 "members": len(results),
                 "member_epochs": [int(r.epochs) for r in results],
+                "member_best_epochs": [r.best_epoch for r in results],
                 "label_key": str(supervision["label_key"]),
                 "positive": [str(v) for v in supervision["positive"]],
                 "ignore": [str(v) for v in (supervision["ignore"] or [])],

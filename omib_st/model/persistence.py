@@ -28,7 +28,10 @@ WEIGHTS, META, CONFIG = "weights.pt", "model.json", "config.yaml"
 FORMAT_VERSION = 3
 """3: the likelihood task and the expression projection (2: checksummed model.json and
 config.yaml, score statistics with a depth slope)."""
-BEFORE_SETTINGS = {"image": {"thumbnail": 8, "stain": "none"}, "supervised": {"members": 1}}
+BEFORE_SETTINGS = {
+    "image": {"thumbnail": 8, "stain": "none"},
+    "supervised": {"members": 1, "keep_best": False},
+}
 """Settings added since format 3 whose default changed: the value a model saved before them
 was trained with (its ``config.yaml`` lacks the key)."""
 

@@ -16,6 +16,8 @@ derived for (the paper's method without one-class adaptations):
   uniformly (no resampling);
 - ensemble: ``supervised.members`` modules are trained alike on the same spots, module k from
   the seed ``train.seed + k`` (a deep ensemble);
+- selection: with ``supervised.keep_best`` each module keeps the weights of its main-stage epoch
+  with the lowest validation task loss on the held-out labelled spots;
 - score: the fused head's probability of the positive class, softmax(dDec(ξ))₁ with ζ_m = μ_m,
   averaged over the ensemble in log-odds, then smoothed over the spatial graph in log-odds with
   the one-class path's ``scoring.smoothing`` (:func:`~omib_st.scoring.smooth_probability`);

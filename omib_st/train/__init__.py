@@ -9,8 +9,11 @@ from omib_st.train.fit import (
     resolve_strategy,
 )
 from omib_st.train.lightning_module import OMIBLightning
+from omib_st.train.selection import BestState, BestWeights
 
 __all__ = [
+    "BestState",
+    "BestWeights",
     "EpochShuffleSampler",
     "FitResult",
     "ModalityDataset",

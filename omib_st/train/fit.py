@@ -38,6 +38,8 @@ class FitResult:
     stopped_early: bool = False
     seconds: float = 0.0
     """Wall time of the training loop (both stages and the β estimate)."""
+    best_epoch: int | None = None
+    """The epoch whose weights were kept, when a caller restored its best validation epoch."""
 
 
 class _MainStageEarlyStopping(EarlyStopping):

@@ -12,10 +12,11 @@ from sklearn.metrics import roc_auc_score
 import omib_st as om
 from omib_st.config import replace
 from omib_st.errors import OmibError
-from omib_st.model import OmibDetector
+from omib_st.model import OmibDetector, fitting
 from omib_st.model.score import prepare_target
 from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
 from omib_st.scoring import smooth_probability
+from omib_st.train import BestState
 
 LESION = ("both", "expression")
 FIT = {"label_key": "lesion", "positive": list(LESION), "use_image": False}
@@ -109,9 +110,38 @@ def test_a_model_saved_before_the_ensemble_loads_as_one_module(
     )
     loaded = OmibDetector.load(path)
     assert loaded.config.supervised.members == 1 and len(loaded.members) == 1
+    assert not loaded.config.supervised.keep_best  # older models kept their last weights
     monkeypatch.setattr(supervised, "members", supervised.members[:1])
     target = annotated[1]
     np.testing.assert_array_equal(loaded.score(target).scores, supervised.score(target).scores)
+
+
+@pytest.mark.parametrize("keep_best", [True, False])
+def test_each_module_ends_at_its_best_validation_epoch(
+    supervised_config, annotated, monkeypatch, keep_best
+):
+    seen = []
+
+    class FirstEpochBest(BestState):
+        """Records the weights at every main-stage validation; reports the first as the best."""
+
+        def update(self, model, loss, epoch):
+            seen.append({k: v.clone() for k, v in model.state_dict().items()})
+            return super().update(model, -1.0 if len(seen) == 1 else 0.0, epoch)
+
+    monkeypatch.setattr(fitting, "BestState", FirstEpochBest)
+    config = replace(
+        supervised_config, **{"supervised.members": 1, "supervised.keep_best": keep_best}
+    )
+    detector = OmibDetector(config).fit(annotated[0], **FIT)
+    final = detector.module.state_dict()
+    if not keep_best:
+        assert seen == [] and detector.training["member_best_epochs"] == [None]
+        return
+    assert detector.training["member_best_epochs"] == [config.train.warmup_epochs]
+    assert len(seen) == config.train.max_epochs
+    assert all(torch.equal(final[k], seen[0][k]) for k in final)
+    assert not all(torch.equal(final[k], seen[-1][k]) for k in final)
 
 
 def test_classes_follow_positive_ignore_and_missing_labels():

@@ -1,11 +1,12 @@
 """Nested leave-one-patient-out choice of a setting for the supervised protocol (issue 15).
 
     OMP_NUM_THREADS=2 python workflows/her2st/nested_supervised.py DATA OUT --seed S \
-        --candidates omib.beta_scale=1 omib.beta_scale=10
+        --candidates omib.beta_scale=1 omib.beta_scale=10 [--inner-set supervised.members=1]
 
 For each outer patient P (held out), each candidate is scored leave-one-patient-out on the other
 five patients only (train on four, score the fifth); the candidate with the best mean inner AUC
-is chosen for P, then fitted on all five and scored on P. The inner model that leaves out P and
+is chosen for P, then fitted on all five and scored on P. ``--inner-set`` adds settings to the
+inner fits only (``supervised.members=1``: select with single models, score the ensemble). The inner model that leaves out P and
 Q is the same for outer P (scoring Q) and outer Q (scoring P), so it is fitted once: 15 inner
 fits per candidate instead of 30. Writes ``OUT/inner.csv`` (every inner AUC) and
 ``OUT/outer.csv`` (per outer patient: the choice, every candidate's outer AUC, so the table also
@@ -48,9 +49,17 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--candidates", nargs="+", required=True, help="KEY=VALUE[,KEY=VALUE]")
+    parser.add_argument(
+        "--inner-set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="settings of the inner fits only, e.g. supervised.members=1 (a cheaper selection)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     candidates = {c: parse_set(c.split(",")) for c in args.candidates}
+    inner_set = parse_set(args.inner_set)
     sections = load_sections(args.data, image=False)
     names = sorted(sections)
     if len({patient(n) for n in names}) != len(names):
@@ -59,7 +68,7 @@ def main() -> None:
     for name, setting in candidates.items():  # inner models: every pair of patients left out
         for a, b in itertools.combinations(names, 2):
             rest = [n for n in names if n not in (a, b)]
-            aucs = fit_and_score(sections, rest, (a, b), setting, args.seed)
+            aucs = fit_and_score(sections, rest, (a, b), setting | inner_set, args.seed)
             inner[name][a, b], inner[name][b, a] = aucs[b], aucs[a]  # (outer, inner target)
             print(f"{name} without {a}, {b}: {aucs[a]:.3f} / {aucs[b]:.3f}", flush=True)
     inner_rows = [

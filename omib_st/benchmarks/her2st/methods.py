@@ -29,7 +29,7 @@ OMIB_VARIANTS: dict[str, dict[str, Any]] = {
 """omib-st and its ablations, as config overrides of the defaults."""
 STRONG = "knn_scanpy"
 """The strong kNN baseline of issue 13 (:mod:`~omib_st.benchmarks.her2st.knn_scanpy`)."""
-SUPERVISED_BASELINES = ("logistic", "logistic_raw")
+SUPERVISED_BASELINES = ("logistic", "logistic_raw", "logistic_thin")
 """Baselines of the supervised protocol (:mod:`~omib_st.benchmarks.her2st.logistic`)."""
 PROTOCOLS = ("one_class", "supervised")
 METHODS = (
@@ -61,6 +61,7 @@ LABELS = {
     **{f"{b}{SMOOTH}": f"{n} + smooth" for b, n in _SMOOTHED_NAMES.items()},
     "logistic": "logistic regression (PCA) + radius smooth (issue 15)",
     "logistic_raw": "logistic regression (PCA), not smoothed",
+    "logistic_thin": "logistic regression (PCA) + radius smooth, depth-thinned",
 }
 HARNESS = {"train.progress_bar": False}
 """The only change to the defaults in every run: no progress bar in logs (results unaffected)."""
@@ -120,7 +121,8 @@ def check_methods(methods: Sequence[str], protocol: str = "one_class") -> list[s
 
 def units(methods: Sequence[str], protocol: str = "one_class") -> list[str]:
     """What has to run for ``methods``: each omib-st variant, and each baseline once (its
-    ``_smooth`` variant comes from the same scores; ``logistic_raw`` from ``logistic``'s)."""
+    ``_smooth`` variant comes from the same scores; ``logistic_raw`` and ``logistic_thin`` from
+    ``logistic``'s unit)."""
     checked = check_methods(methods, protocol)
     out = [m if m in OMIB_VARIANTS else m.removesuffix(SMOOTH) for m in checked]
-    return list(dict.fromkeys("logistic" if m == "logistic_raw" else m for m in out))
+    return list(dict.fromkeys("logistic" if m in SUPERVISED_BASELINES else m for m in out))

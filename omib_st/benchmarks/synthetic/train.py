@@ -1,5 +1,5 @@
 """Training on the synthetic data: the OMIB core and the two baselines, each keeping the weights
-of its best validation epoch (:mod:`omib_st.benchmarks.selection`)."""
+of its best validation epoch (:mod:`omib_st.train.selection`)."""
 
 from __future__ import annotations
 
@@ -34,9 +34,8 @@ def mlp_encoder(in_dim: int, cfg: SyntheticConfig):
 
 def train_omib(data: dict, cfg: SyntheticConfig) -> tuple[Callable, dict[str, Any]]:
     """The OMIB core through :func:`omib_st.train.fit`, with best-validation weight selection."""
-    from omib_st.benchmarks.selection import BestState
     from omib_st.module import OMIB, Classification
-    from omib_st.train import ModalityDataset, fit, make_loader
+    from omib_st.train import BestState, ModalityDataset, fit, make_loader
 
     encoders = {m: mlp_encoder(cfg.input_dim, cfg) for m in ("v1", "v2")}
     model = OMIB(encoders, Classification(2), cfg.omib, head_hidden=cfg.head_hidden)
@@ -88,7 +87,7 @@ def train_baseline(
     import torch
     import torch.nn.functional as F
 
-    from omib_st.benchmarks.selection import BestWeights
+    from omib_st.train import BestWeights
 
     def features(split: str) -> torch.Tensor:
         if method == "optimal":

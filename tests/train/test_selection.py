@@ -1,8 +1,8 @@
-"""Best-validation weight selection and early stopping of the supervised benchmarks."""
+"""Best-validation weight selection and early stopping of supervised training."""
 
 import torch
 
-from omib_st.benchmarks.selection import BestWeights
+from omib_st.train import BestState, BestWeights
 
 
 def _model_at(value: float) -> torch.nn.Module:
@@ -33,3 +33,14 @@ def test_patience_zero_never_stops_and_nothing_recorded_restores_nothing():
     assert not empty.update(model, float("nan"), 0)  # a NaN loss is never the best
     empty.restore(model)
     assert empty.epoch is None and model.weight.item() == 4.0
+
+
+def test_best_state_survives_a_checkpoint():
+    best = BestState()
+    best.update(_model_at(2.0), 0.3, 4)
+    resumed, model = BestState(), _model_at(7.0)
+    resumed.load_state_dict(best.state_dict())
+    assert resumed.epoch == 4 and resumed.best == 0.3
+    assert not resumed.update(_model_at(5.0), 0.4, 5)  # worse than the checkpoint's best
+    resumed.restore(model)
+    assert model.weight.item() == 2.0

@@ -1,5 +1,6 @@
-"""Model selection of the supervised benchmarks (synthetic, CREMA-D, CMU-MOSI): keep the weights
-of the epoch with the lowest validation loss, and stop early when it stops falling.
+"""Model selection of supervised training (the synthetic, CREMA-D and CMU-MOSI benchmarks, the
+detector's supervised mode): keep the weights of the epoch with the lowest validation loss, and
+stop early when it stops falling.
 
 :class:`BestWeights` serves the hand-written training loops of the baselines;
 :class:`BestState` is the same rule as a Lightning callback for :func:`omib_st.train.fit`, whose
@@ -47,6 +48,14 @@ class BestState(Callback, BestWeights):
 
     def __init__(self) -> None:
         BestWeights.__init__(self)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in a checkpoint, so a resumed fit still knows its best epoch so far."""
+        return {"best": self.best, "epoch": self.epoch, "state": self.state}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best, self.epoch = state_dict["best"], state_dict["epoch"]
+        self.state = state_dict["state"]
 
     def on_validation_end(self, trainer: Any, module: Any) -> None:
         value = trainer.callback_metrics.get("val/task")
