@@ -6,11 +6,12 @@
 For each outer patient P (held out), each candidate is scored leave-one-patient-out on the other
 five patients only (train on four, score the fifth); the candidate with the best mean inner AUC
 is chosen for P, then fitted on all five and scored on P. ``--inner-set`` adds settings to the
-inner fits only (``supervised.members=1``: select with single models, score the ensemble). The inner model that leaves out P and
-Q is the same for outer P (scoring Q) and outer Q (scoring P), so it is fitted once: 15 inner
-fits per candidate instead of 30. Writes ``OUT/inner.csv`` (every inner AUC) and
-``OUT/outer.csv`` (per outer patient: the choice, every candidate's outer AUC, so the table also
-shows what each fixed candidate gives, and the issue's logistic baseline on the same fold).
+inner fits only (``supervised.members=1``: select with single models, score the ensemble). The
+inner model that leaves out P and Q is the same for outer P (scoring Q) and outer Q (scoring P),
+so it is fitted once: 15 inner fits per candidate instead of 30. Writes ``OUT/inner.csv``
+(every inner AUC) and ``OUT/outer.csv`` (per outer patient: the choice, every candidate's outer
+AUC, so the table also shows what each fixed candidate gives, and the issue's logistic baseline
+and its depth-thinned variant on the same fold).
 """
 
 from __future__ import annotations
@@ -87,17 +88,20 @@ def main() -> None:
             for name, setting in candidates.items()
         }
         references = [sections[n] for n in rest]
-        baseline = logistic(
+        baselines = logistic(
             references,
             sections[held_out],
             [evaluated(r) for r in references],
             [is_anomalous(r) for r in references],
-        )["logistic"]["scores"]
+        )
         outer_rows.append(
             {"outer": held_out, "seed": args.seed, "chosen": chosen, "auc": outer[chosen]}
             | {f"auc[{name}]": value for name, value in outer.items()}
             | {f"inner[{name}]": value for name, value in means.items()}
-            | {"auc[logistic]": auc(sections[held_out], baseline)}
+            | {
+                f"auc[{method}]": auc(sections[held_out], baselines[method]["scores"])
+                for method in ("logistic", "logistic_thin")
+            }
         )
         print(f"{held_out} chose {chosen}: outer AUC {outer[chosen]:.3f}", flush=True)
         pd.DataFrame(outer_rows).to_csv(args.out / "outer.csv", index=False)
