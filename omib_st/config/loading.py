@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 import warnings
@@ -22,6 +23,8 @@ CONFIG_MAX_BYTES = 1 << 20
 """Largest config file read (far more than a full configuration)."""
 
 _FIX = "fix the value in the configuration (--config YAML)"
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+"""A decimal number, exponent and all, as YAML 1.2 reads it."""
 
 
 def _coerce_union(path: str, hint: Any, value: Any) -> Any:
@@ -52,6 +55,8 @@ def _coerce_scalar(path: str, hint: Any, value: Any) -> Any:
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise OmibError(f"config {path} = {short(value)} must be an integer", _FIX)
     if hint is float:
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            value = float(value)  # "1e-3": a float in YAML 1.2, a string to PyYAML (YAML 1.1)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise OmibError(f"config {path} = {short(value)} must be a number", _FIX)
         if not math.isfinite(value):

@@ -47,7 +47,8 @@ class PreprocessConfig(Section):
     thin_quantile: float | None = open_fraction(None)
     """Thin every spot deeper than this quantile of the normal reference spots' library sizes to
     that depth first (binomial thinning; the depth is fixed at fit time and saved with the
-    model); None = off: the likelihood takes each spot's library size as it is."""
+    model), genes chosen on the thinned counts; None = off: the likelihood takes each spot's
+    library size as it is."""
 
 
 @dataclass(frozen=True)

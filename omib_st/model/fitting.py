@@ -132,19 +132,22 @@ def prepare_data(
     layer: str | None,
     library_id: str | None,
 ) -> FitData:
-    """Genes and thinning depth from the masked spots, every reference section prepared (its
-    patches stain-normalised onto the reference's, ``image.stain``), the masked spots split into
-    training and held-out spots, and the projection fitted."""
+    """Thinning depth and genes (chosen on the thinned counts) from the masked spots, every
+    reference section prepared (its patches stain-normalised onto the reference's,
+    ``image.stain``), the masked spots split into training and held-out spots, and the
+    projection fitted."""
     c = detector.config
     normal_refs = [r[m] for r, m in zip(refs, masks)]
+    q = c.preprocess.thin_quantile
+    detector.thin_to = None if q is None else thinning_depth(normal_refs, q, layer)
     detector.genes = select_genes(
         normal_refs,
         n_top_genes=c.preprocess.n_top_genes,
         min_spots=c.preprocess.min_spots,
         layer=layer,
+        thin_to=detector.thin_to,
+        seed=c.train.seed,
     )
-    q = c.preprocess.thin_quantile
-    detector.thin_to = None if q is None else thinning_depth(normal_refs, q, layer)
     sections = [
         prepare_section(
             r,

@@ -10,6 +10,7 @@ from anndata import AnnData
 
 from omib_st.errors import OmibError
 from omib_st.pp.counts import counts_matrix
+from omib_st.pp.thin import thin_counts
 
 
 def select_genes(
@@ -19,6 +20,8 @@ def select_genes(
     min_spots: int = 3,
     layer: str | None = None,
     target_sum: float = 1e4,
+    thin_to: float | None = None,
+    seed: int = 0,
 ) -> list[str]:
     """Highly variable genes of the reference sections; the target section is never looked at.
 
@@ -26,20 +29,27 @@ def select_genes(
     ranked by scanpy's ``highly_variable_genes`` (flavor ``"seurat"``, one batch per reference
     when there are several)
     on counts normalised to ``target_sum`` per spot and log1p-transformed. ``references`` hold
-    raw counts in ``X`` or ``layer``. Returns the ``n_top_genes`` best (all of them when fewer
-    remain), in the order of the first reference's ``var_names``.
+    raw counts in ``X`` or ``layer``. With ``thin_to``, genes are chosen on the counts the model
+    reads: every spot deeper than ``thin_to`` thinned to it first (:func:`~omib_st.pp.thin_counts`
+    with ``seed``, the draws of :func:`~omib_st.pp.normalize_expression`). Returns the
+    ``n_top_genes`` best (all of them when fewer remain), in the order of the first reference's
+    ``var_names``.
     """
-    merged = _shared_detected_genes(references, min_spots, layer)
+    merged = _shared_detected_genes(references, min_spots, layer, thin_to, seed)
     if merged.n_vars <= n_top_genes:
         return list(merged.var_names)
     return _highly_variable(merged, n_top_genes, target_sum, batched=len(references) > 1)
 
 
 def _shared_detected_genes(
-    references: Sequence[AnnData], min_spots: int, layer: str | None
+    references: Sequence[AnnData],
+    min_spots: int,
+    layer: str | None,
+    thin_to: float | None,
+    seed: int,
 ) -> AnnData:
-    """The references' spots stacked (``obs["reference"]``: their index), keeping the genes
-    they share that are detected in at least ``min_spots`` spots."""
+    """The references' spots stacked (``obs["reference"]``: their index; thinned to ``thin_to``),
+    keeping the genes they share that are detected in at least ``min_spots`` spots."""
     import anndata as ad
 
     if not references:
@@ -54,7 +64,12 @@ def _shared_detected_genes(
         )
     parts = []
     for i, ref in enumerate(references):
-        counts = counts_matrix(ref, layer)[:, ref.var_names.get_indexer(common)]
+        counts = counts_matrix(ref, layer)
+        if thin_to is not None:  # on all genes: the library size is the spot's
+            counts = thin_counts(
+                counts, thin_to, seed=seed, spots=ref.obs_names, genes=ref.var_names
+            )
+        counts = counts[:, ref.var_names.get_indexer(common)]
         parts.append(ad.AnnData(counts.astype(np.float32), obs=pd.DataFrame(index=ref.obs_names)))
         parts[-1].obs["reference"] = str(i)
     merged = ad.concat(parts, index_unique="-")

@@ -27,6 +27,17 @@ def test_yaml_file_overrides_and_unknown_keys_are_refused(tmp_path):
         load_config(tmp_path / "missing.yaml")
 
 
+def test_exponent_floats_are_read_as_numbers(tmp_path):
+    """PyYAML reads ``1e-3`` (no dot) as a string; a number field takes it as YAML 1.2 does."""
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  lr: 1e-3\n  weight_decay: 5E-4\nomib:\n  beta: 2e-2\n")
+    config = load_config(path)
+    assert (config.train.lr, config.train.weight_decay, config.omib.beta) == (1e-3, 5e-4, 0.02)
+    assert replace(config, **{"omib.beta_scale": "10"}).omib.beta_scale == 10.0
+    with pytest.raises(OmibError, match="must be a number"):
+        load_config({"train": {"lr": "1e-3x"}})
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

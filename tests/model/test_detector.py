@@ -5,6 +5,7 @@ import torch
 from omib_st.config import replace
 from omib_st.errors import OmibError
 from omib_st.model import OmibDetector
+from omib_st.pp import select_genes
 
 
 def test_scores_every_spot_with_both_modalities(fitted, synthetic_adata):
@@ -118,11 +119,20 @@ def test_bf16_autocast_scores_close_to_full_precision(fitted, synthetic_adata):
 
 def test_depth_thinning_is_fixed_at_fit_and_saved(tiny_config, synthetic_adata, tmp_path):
     """preprocess.thin_quantile (off by default): the depth comes from the normal reference
-    spots, is applied to every section the model sees, reported and kept by save / load."""
+    spots, the genes from their thinned counts; the depth is applied to every section the model
+    sees, reported and kept by save / load."""
     config = replace(tiny_config, **{"preprocess.thin_quantile": 0.25})
     detector = OmibDetector(config).fit(synthetic_adata, use_image=False)
     depths = np.asarray(synthetic_adata.X.sum(axis=1)).ravel()
     assert detector.thin_to == pytest.approx(np.quantile(depths, 0.25))
+    pre = config.preprocess
+    assert detector.genes == select_genes(
+        [synthetic_adata],
+        n_top_genes=pre.n_top_genes,
+        min_spots=pre.min_spots,
+        thin_to=detector.thin_to,
+        seed=config.train.seed,
+    )
     result = detector.score(synthetic_adata)
     assert result.info["thin_to"] == detector.thin_to
     loaded = OmibDetector.load(detector.save(tmp_path / "model"))

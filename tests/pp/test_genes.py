@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
+from scipy import sparse
 
 from omib_st.datasets import synthetic_visium
 from omib_st.errors import OmibError
-from omib_st.pp import select_genes
+from omib_st.pp import select_genes, thin_counts
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +50,19 @@ def test_errors(references, synthetic_adata):
     logged.X.data = np.log1p(logged.X.data)
     with pytest.raises(OmibError, match="looks log-normalised"):
         select_genes([logged])
+
+
+def test_genes_are_chosen_on_the_thinned_counts(references):
+    """With ``thin_to``, the genes are those of the references thinned as the model reads them
+    (same draws), not those of the counts before thinning."""
+    deep = [r.copy() for r in references]
+    for r in deep:  # half the spots ten times deeper: depth changes which genes look variable
+        r.X = sparse.diags(np.where(np.arange(r.n_obs) % 2, 1.0, 10.0)) @ r.X
+    depth = float(np.median([r.X.sum(axis=1).A1.min() for r in deep]))
+    thinned = [r.copy() for r in deep]
+    for r in thinned:
+        r.X = thin_counts(r.X, depth, seed=3, spots=r.obs_names, genes=r.var_names)
+    chosen = select_genes(deep, n_top_genes=40, thin_to=depth, seed=3)
+    assert chosen == select_genes(thinned, n_top_genes=40)
+    assert chosen != select_genes(deep, n_top_genes=40)
+    assert deep[0].X[0].sum() == references[0].X[0].sum() * 10  # inputs untouched

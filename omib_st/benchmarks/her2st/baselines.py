@@ -75,13 +75,16 @@ def prepare(
         for r in references
     ]
     pre = config.preprocess
+    normal = [r[m] for r, m in zip(references, masks)]
+    q = pre.thin_quantile  # the detector's rule
+    thin_to = None if q is None else thinning_depth(normal, q)
     genes = select_genes(
-        [r[m] for r, m in zip(references, masks)],
+        normal,
         n_top_genes=pre.n_top_genes,
         min_spots=pre.min_spots,
+        thin_to=thin_to,
+        seed=config.train.seed,
     )
-    q = pre.thin_quantile  # the detector's rule
-    thin_to = None if q is None else thinning_depth([r[m] for r, m in zip(references, masks)], q)
 
     def normalised(adata):
         return normalize_expression(
