@@ -1,22 +1,18 @@
-"""Does omib-st gain from depth thinning when its genes are chosen on thinned counts? (issue 15,
-exploratory: a patch of the fit, not an option of the package)
+"""Which genes should a depth-thinned omib-st use? (issue 15, exploratory: patches of the fit's
+gene choice, not options of the package)
 
     # a logistic regression on omib-st's own components, four ways (one fit per fold, seed 0)
-    OMP_NUM_THREADS=2 python workflows/her2st/probe_thinned_genes.py features DATA
-    # the her2st harness, with genes chosen on thinned counts (pass its arguments after --)
-    OMP_NUM_THREADS=2 python workflows/her2st/probe_thinned_genes.py harness -- benchmark her2st \
-        --protocol supervised --methods omib --set preprocess.thin_quantile=0.25 ...
+    OMP_NUM_THREADS=2 python workflows/her2st/probe_thinned_genes.py DATA
 
-With ``preprocess.thin_quantile`` set, omib-st thins every spot to that depth but chooses its
-genes on the counts before thinning, one batch per reference section (scanpy's ``seurat``
-flavour). The patch here chooses them on the thinned counts of the reference spots instead
-(batched, or pooled into one batch), as the thinned logistic baseline does.
+With ``preprocess.thin_quantile`` set, omib-st chooses its genes on the thinned counts of the
+reference spots, one batch per section (scanpy's ``seurat`` flavour). The patches here choose them
+on the counts before thinning (omib-st before session 18), or on the thinned spots pooled into one
+batch (as the thinned logistic baseline does).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from pathlib import Path
 
@@ -24,31 +20,31 @@ import anndata as ad
 import numpy as np
 
 from omib_st.model import fitting
-from omib_st.pp import thin_counts, thinning_depth
+from omib_st.pp import thin_counts
 from omib_st.pp.counts import counts_matrix
 
 QUANTILE = 0.25
 _select_genes = fitting.select_genes
 
 
-def genes_on_thinned_counts(pooled: bool = False):
-    """A ``select_genes`` that thins the references to their 0.25-quantile depth first."""
+def genes_before_thinning(references, *, thin_to=None, seed=0, **kwargs):
+    """A ``select_genes`` that ignores the thinning (omib-st before session 18)."""
+    return _select_genes(references, **kwargs)
 
-    def select(references, *, layer=None, **kwargs):
-        depth = thinning_depth(references, QUANTILE, layer)
-        thinned = [
-            ad.AnnData(
-                thin_counts(counts_matrix(r, layer), depth, spots=r.obs_names, genes=r.var_names),
-                obs=r.obs[[]],
-                var=r.var[[]],
-            )
-            for r in references
-        ]
-        if pooled:
-            thinned = [ad.concat(thinned, index_unique="-")]
-        return _select_genes(thinned, **kwargs)
 
-    return select
+def genes_on_pooled_thinned_counts(references, *, layer=None, thin_to=None, seed=0, **kwargs):
+    """A ``select_genes`` on the thinned reference spots pooled into one batch."""
+    thinned = [
+        ad.AnnData(
+            thin_counts(
+                counts_matrix(r, layer), thin_to, seed=seed, spots=r.obs_names, genes=r.var_names
+            ),
+            obs=r.obs[[]],
+            var=r.var[[]],
+        )
+        for r in references
+    ]
+    return _select_genes([ad.concat(thinned, index_unique="-")], **kwargs)
 
 
 def features(data: Path) -> None:
@@ -67,9 +63,9 @@ def features(data: Path) -> None:
     names = sorted(sections)
     variants = {
         "unthinned": (None, _select_genes),
-        "thinned": (QUANTILE, _select_genes),
-        "thinned, genes on thinned counts": (QUANTILE, genes_on_thinned_counts()),
-        "thinned, genes on pooled thinned counts": (QUANTILE, genes_on_thinned_counts(True)),
+        "thinned, genes chosen before thinning": (QUANTILE, genes_before_thinning),
+        "thinned, genes on thinned counts (the package)": (QUANTILE, _select_genes),
+        "thinned, genes on pooled thinned counts": (QUANTILE, genes_on_pooled_thinned_counts),
     }
     quick = {"supervised.members": 1, "train.warmup_epochs": 1, "train.max_epochs": 1}
     for name, (quantile, select) in variants.items():
@@ -98,17 +94,10 @@ def features(data: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("features", "harness"))
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.add_argument("data", type=Path)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
-    if args.what == "features":
-        features(Path(args.rest[0]))
-        return
-    from omib_st.cli import main as cli
-
-    fitting.select_genes = genes_on_thinned_counts()
-    sys.exit(cli([a for a in args.rest if a != "--"]))
+    features(args.data)
 
 
 if __name__ == "__main__":
