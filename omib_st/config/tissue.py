@@ -45,10 +45,10 @@ class PreprocessConfig(Section):
     min_spots: int = non_negative(3)
     """Genes detected in fewer reference spots are dropped before HVG selection."""
     thin_quantile: float | None = open_fraction(None)
-    """Thin every spot deeper than this quantile of the normal reference spots' library sizes to
-    that depth first (binomial thinning; the depth is fixed at fit time and saved with the
-    model), genes chosen on the thinned counts; None = off: the likelihood takes each spot's
-    library size as it is."""
+    """Thin every spot deeper than this quantile of the reference spots' library sizes (the
+    normal ones; a supervised fit's labelled ones) to that depth first (binomial thinning; the
+    depth is fixed at fit time and saved with the model), genes chosen on the thinned counts;
+    None = off: the likelihood takes each spot's library size as it is."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class ExpressionEncoderConfig(Section):
     layer: Literal["gcn", "sage", "gat"] = "sage"
     hidden_dim: int = positive(128)
     out_dim: int = positive(64)
-    n_layers: int = positive(2)
+    n_layers: int | Literal["auto"] = positive("auto")
+    """Message-passing layers (hops of neighbourhood); ``auto``: 2 for a one-class model, 1 for
+    a supervised one (:data:`MODE_DEFAULTS`)."""
     dropout: float = fraction(0.1)
     n_components: int = positive(50)
     """Input of the expression encoders: this many principal components of the reference-scaled
@@ -230,9 +232,18 @@ class SupervisedConfig(Section):
     epoch's; needs ``train.val_fraction`` > 0."""
 
 
+MODE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "expression.n_layers": {"one_class": 2, "supervised": 1},
+}
+"""What an ``auto`` setting becomes in each mode of the detector, fixed at fit. One GNN layer for
+a supervised model was chosen by leave-one-patient-out on her2st (docs/benchmarks.md, issue 15);
+one-class models keep the two layers they were benchmarked with."""
+
+
 @dataclass(frozen=True)
 class DetectorConfig(Section):
-    """Everything :class:`omib_st.model.OmibDetector` needs; saved with every model."""
+    """Everything :class:`omib_st.model.OmibDetector` needs; saved with every model (its ``auto``
+    settings resolved, :meth:`for_mode`)."""
 
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     graph: GraphConfig = field(default_factory=GraphConfig)
@@ -244,6 +255,18 @@ class DetectorConfig(Section):
     train: TrainConfig = field(default_factory=TrainConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     supervised: SupervisedConfig = field(default_factory=SupervisedConfig)
+
+    def for_mode(self, mode: str) -> DetectorConfig:
+        """This configuration with every ``auto`` setting of :data:`MODE_DEFAULTS` replaced by
+        its value in ``mode`` (``"one_class"`` or ``"supervised"``)."""
+        from omib_st.config.loading import replace
+
+        changes = {}
+        for path, values in MODE_DEFAULTS.items():
+            section, name = path.split(".")
+            if getattr(getattr(self, section), name) == "auto":
+                changes[path] = values[mode]
+        return replace(self, **changes) if changes else self
 
     def check(self) -> None:
         if not self.omib.omf:

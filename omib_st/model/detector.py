@@ -89,6 +89,16 @@ class OmibDetector:
         (``image.stain: reinhard``), fixed at fit; None = patches as they are."""
 
     @property
+    def config(self) -> DetectorConfig:
+        """The settings: as given, and from a fit on with their ``auto`` values resolved for the
+        fit's mode (:meth:`DetectorConfig.for_mode <omib_st.config.DetectorConfig.for_mode>`)."""
+        return self._config
+
+    @config.setter
+    def config(self, config: DetectorConfig) -> None:
+        self._settings = self._config = config
+
+    @property
     def module(self) -> OMIB | None:
         """The (first) trained module: the image branch and the fit record read it."""
         return self.members[0] if self.members else None

@@ -82,8 +82,9 @@ def start_fit(
     positive: Sequence[Any] | None,
     ignore: Sequence[Any] | None,
 ) -> tuple[list[AnnData], list[np.ndarray] | None]:
-    """Check the arguments and settings, set the detector's mode and modalities, and return the
-    reference sections and (supervised) each spot's class."""
+    """Check the arguments and settings, set the detector's mode (its ``auto`` settings resolved
+    for it) and modalities, and return the reference sections and (supervised) each spot's
+    class."""
     refs = [references] if isinstance(references, AnnData) else list(references)
     if not refs:
         raise OmibError("no reference section was given", "pass at least one AnnData")
@@ -100,6 +101,7 @@ def start_fit(
         )
     classes = spot_classes(refs, label_key, positive, ignore) if supervised else None
     detector.mode = SUPERVISED if supervised else ONE_CLASS
+    detector._config = detector._settings.for_mode(detector.mode)
     detector.use_image = all(has_image(r) for r in refs) if use_image is None else use_image
     detector.use_expression = use_expression
     if not (detector.use_image or detector.use_expression):

@@ -103,3 +103,15 @@ def test_image_normalisation_needs_positive_std_and_matching_lengths():
     with pytest.raises(OmibError, match="image.mean has 3 values but image.std 1"):
         load_config({"image": {"mean": [0.5, 0.5, 0.5], "std": [0.2]}})
     assert ImageEncoderConfig(std=(0.2,)).std == (0.2,)
+
+
+def test_auto_settings_resolve_per_mode_and_explicit_ones_stay():
+    config = DetectorConfig()
+    assert config.expression.n_layers == "auto"
+    assert config.for_mode("one_class").expression.n_layers == 2
+    supervised = config.for_mode("supervised")
+    assert supervised.expression.n_layers == 1
+    assert supervised.for_mode("one_class") == supervised  # resolved values stay
+    fixed = replace(config, **{"expression.n_layers": 3})
+    assert fixed.for_mode("supervised") == fixed
+    assert load_config(to_dict(supervised)) == supervised  # resolved values round-trip

@@ -85,6 +85,19 @@ def test_the_score_is_the_ensembles_mean_log_odds(supervised, annotated, monkeyp
     assert not np.allclose(each[0], each[1])  # two different models
 
 
+def test_auto_settings_take_the_fits_mode(supervised, supervised_config, annotated, tmp_path):
+    """``auto`` settings resolve at fit to the supervised values, are saved so, and a refit of
+    the same detector as one-class resolves them again from the settings as given."""
+    assert supervised_config.expression.n_layers == "auto"
+    assert supervised.config.expression.n_layers == 1
+    assert supervised.module.encoders["expression"].n_layers == 1
+    assert OmibDetector.load(supervised.save(tmp_path / "model")).config.expression.n_layers == 1
+    detector = OmibDetector(supervised_config).fit(annotated[0], **FIT)
+    detector.fit(annotated[0], use_image=False)
+    assert detector.mode == "one_class" and detector.config.expression.n_layers == 2
+    assert detector.module.encoders["expression"].n_layers == 2
+
+
 def test_save_load_round_trip_and_tl_detect(supervised, annotated, tmp_path):
     _, target = annotated
     path = supervised.save(tmp_path / "model")

@@ -93,6 +93,7 @@ def main() -> None:
             sections[held_out],
             [evaluated(r) for r in references],
             [is_anomalous(r) for r in references],
+            seed=args.seed,
         )
         outer_rows.append(
             {"outer": held_out, "seed": args.seed, "chosen": chosen, "auc": outer[chosen]}
