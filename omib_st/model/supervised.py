@@ -8,8 +8,9 @@ derived for (the paper's method without one-class adaptations):
   ``ignore`` and spots with a missing label are left out of training (they stay in their
   section's graph); every other label is class 0 (normal);
 - task: :class:`~omib_st.module.Classification` with two classes on the same encoders (GNN on
-  expression, CNN on H&E when there is an image) and the same gene selection, depth thinning,
-  expression projection and validation split as the one-class path;
+  expression, one layer under ``expression.n_layers: auto``; CNN on H&E when there is an image)
+  and the same gene selection, depth thinning, expression projection and validation split as
+  the one-class path;
 - class imbalance: **class-weighted cross-entropy**, each class weighted by
   ``n_spots / (2 × n_spots_of_class)`` over the training spots (the "balanced" weights of
   scikit-learn), in the fused head's loss and in every TRB head's loss; batches are drawn
