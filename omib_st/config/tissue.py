@@ -3,6 +3,7 @@ encoders, scoring, and :class:`DetectorConfig`, which gathers them with the core
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -259,14 +260,13 @@ class DetectorConfig(Section):
     def for_mode(self, mode: str) -> DetectorConfig:
         """This configuration with every ``auto`` setting of :data:`MODE_DEFAULTS` replaced by
         its value in ``mode`` (``"one_class"`` or ``"supervised"``)."""
-        from omib_st.config.loading import replace
-
-        changes = {}
+        sections = {}
         for path, values in MODE_DEFAULTS.items():
             section, name = path.split(".")
-            if getattr(getattr(self, section), name) == "auto":
-                changes[path] = values[mode]
-        return replace(self, **changes) if changes else self
+            part = sections.get(section, getattr(self, section))
+            if getattr(part, name) == "auto":
+                sections[section] = dataclasses.replace(part, **{name: values[mode]})
+        return dataclasses.replace(self, **sections) if sections else self
 
     def check(self) -> None:
         if not self.omib.omf:

@@ -90,13 +90,13 @@ class OmibDetector:
 
     @property
     def config(self) -> DetectorConfig:
-        """The settings: as given, and from a fit on with their ``auto`` values resolved for the
-        fit's mode (:meth:`DetectorConfig.for_mode <omib_st.config.DetectorConfig.for_mode>`)."""
-        return self._config
+        """The settings as given, their ``auto`` values resolved for :attr:`mode`
+        (:meth:`DetectorConfig.for_mode <omib_st.config.DetectorConfig.for_mode>`)."""
+        return self._settings.for_mode(self.mode)
 
     @config.setter
     def config(self, config: DetectorConfig) -> None:
-        self._settings = self._config = config
+        self._settings = config
 
     @property
     def module(self) -> OMIB | None:

@@ -82,8 +82,8 @@ def start_fit(
     positive: Sequence[Any] | None,
     ignore: Sequence[Any] | None,
 ) -> tuple[list[AnnData], list[np.ndarray] | None]:
-    """Check the arguments and settings, set the detector's mode (its ``auto`` settings resolved
-    for it) and modalities, and return the reference sections and (supervised) each spot's
+    """Check the arguments and settings, set the detector's mode (which resolves its ``auto``
+    settings) and modalities, and return the reference sections and (supervised) each spot's
     class."""
     refs = [references] if isinstance(references, AnnData) else list(references)
     if not refs:
@@ -101,7 +101,6 @@ def start_fit(
         )
     classes = spot_classes(refs, label_key, positive, ignore) if supervised else None
     detector.mode = SUPERVISED if supervised else ONE_CLASS
-    detector._config = detector._settings.for_mode(detector.mode)
     detector.use_image = all(has_image(r) for r in refs) if use_image is None else use_image
     detector.use_expression = use_expression
     if not (detector.use_image or detector.use_expression):

@@ -97,7 +97,6 @@ def load_model(cls: type, path: str | Path) -> Any:
     meta = _read_meta(path)
     detector = cls(_read_config(path))
     _restore_meta(detector, meta, path)
-    detector.config = detector.config.for_mode(detector.mode)  # a hand-written ``auto``
     _restore_weights(detector, _read_weights(path), path)
     check_finite_model(detector, path)  # NaN weights or statistics would score NaN
     return detector

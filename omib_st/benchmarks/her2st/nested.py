@@ -145,7 +145,7 @@ def run_models(
             wanted = replace(config, **{"train.seed": seed})
             if folder is not None and (folder / "model.json").exists():
                 detector, fit_seconds = OmibDetector.load(folder), float("nan")
-                _check_kept(detector.config, wanted, folder)
+                _check_kept(detector.config, wanted.for_mode(detector.mode), folder)
             else:
                 detector = OmibDetector(wanted).fit(
                     [sections[s] for s in references],
