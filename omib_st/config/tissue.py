@@ -236,9 +236,9 @@ class SupervisedConfig(Section):
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "expression.n_layers": {"one_class": 2, "supervised": 1},
 }
-"""What an ``auto`` setting becomes in each mode of the detector, fixed at fit. One GNN layer for
-a supervised model was chosen by leave-one-patient-out on her2st (docs/benchmarks.md, issue 15);
-one-class models keep the two layers they were benchmarked with."""
+"""What an ``auto`` setting becomes in each mode of the detector. One GNN layer for a supervised
+model was chosen by leave-one-patient-out on her2st (docs/benchmarks.md, issue 15); one-class
+models keep the two layers they were benchmarked with."""
 
 
 @dataclass(frozen=True)
