@@ -208,6 +208,12 @@ class ScoringConfig(Section):
     image_smoothing: float = fraction(0.25)
     """The same for the image evidence, before the modalities are combined. Chosen by
     leave-one-patient-out on real H&E (docs/benchmarks.md, issue 14)."""
+    expression_smoothing: float = fraction(0.0)
+    """Supervised models: share of each spot's log-odds (after ``smoothing``) replaced by the mean
+    over its ``expression_neighbors`` nearest spots in the section's own expression space
+    (:func:`~omib_st.pp.expression_neighbors`), so a spot is also judged by the spots of its
+    section that look like it, wherever they lie; 0 = off. One-class models ignore it."""
+    expression_neighbors: int = positive(50)
     self_trim: float = fraction(0.2)
     """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
 

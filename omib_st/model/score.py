@@ -17,10 +17,10 @@ from anndata import AnnData
 from omib_st.model.calibration import depth_covariate, spot_scores, target_threshold
 from omib_st.model.image_hooks import score_image_targets
 from omib_st.model.inference import evidence
-from omib_st.model.supervised import THRESHOLD, positive_probability
+from omib_st.model.supervised import SUPERVISED, THRESHOLD, positive_probability
 from omib_st.model.tissue_data import Section, normalise_stain, prepare_section, require_image
 from omib_st.model.tissue_dataset import TissueDataset
-from omib_st.pp import GeneAlignment
+from omib_st.pp import GeneAlignment, expression_neighbors
 from omib_st.scoring import smooth_probability, zscores
 
 
@@ -59,6 +59,11 @@ def prepare_target(
         thin_to=detector.thin_to,
         projection=detector.projection,
     )
+    scoring = detector.config.scoring
+    if detector.mode == SUPERVISED and scoring.expression_smoothing:
+        section.expression_graph = expression_neighbors(
+            adata, scoring.expression_neighbors, layer=layer
+        )
     if detector.stain is not None:
         normalise_stain([section], detector.stain)
     if detector.use_image:
@@ -90,10 +95,17 @@ def one_class_result(detector: Any, section: Section, dataset: TissueDataset) ->
 
 def supervised_result(detector: Any, section: Section, dataset: TissueDataset) -> DetectionResult:
     """Supervised mode: score = the fused head's positive-class probability (the ensemble's mean
-    log-odds), smoothed over the graph in log-odds (``scoring.smoothing``, as the one-class
-    score), label = score > 0.5; ``parts = {"probability": the unsmoothed probability}``."""
+    log-odds), smoothed in log-odds over the spatial graph (``scoring.smoothing``, as the
+    one-class score) and then over the section's expression graph
+    (``scoring.expression_smoothing``), label = score > 0.5; ``parts = {"probability": the
+    unsmoothed probability}``."""
     raw, xi = positive_probability(detector, dataset)
-    probability = smooth_probability(raw, section.graph, detector.config.scoring.smoothing)
+    scoring = detector.config.scoring
+    probability = smooth_probability(raw, section.graph, scoring.smoothing)
+    if section.expression_graph is not None:
+        probability = smooth_probability(
+            probability, section.expression_graph, scoring.expression_smoothing
+        )
     return DetectionResult(
         probability.astype(np.float32),
         probability > THRESHOLD,

@@ -62,6 +62,9 @@ class Section:
     image_target: np.ndarray | None = None
     """The image modality's target per spot, ``spots × width``
     (:mod:`omib_st.model.image_target`), computed once; None = the patch's thumbnail."""
+    expression_graph: sparse.csr_matrix | None = None
+    """Scoring with ``scoring.expression_smoothing``: the section's expression neighbour graph
+    (:func:`~omib_st.pp.expression_neighbors`)."""
 
     @property
     def n_spots(self) -> int:

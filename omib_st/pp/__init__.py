@@ -5,6 +5,7 @@ Nothing here imports torch; the arrays are ready to be wrapped as tensors.
 
 from omib_st.pp.counts import counts_matrix
 from omib_st.pp.crop import crop_resize
+from omib_st.pp.expression_graph import expression_neighbors
 from omib_st.pp.genes import select_genes
 from omib_st.pp.graph import check_graph_size, lattice_spacing, spatial_graph, spatial_neighbors
 from omib_st.pp.morphology import DESCRIPTOR_NAMES, morphology_descriptors, spot_descriptors
@@ -29,6 +30,7 @@ __all__ = [
     "lattice_spacing",
     "morphology_descriptors",
     "expression_and_counts",
+    "expression_neighbors",
     "normalize_expression",
     "select_genes",
     "spatial_graph",

@@ -69,6 +69,27 @@ def test_learns_a_planted_lesion_from_its_labels(supervised, annotated):
     assert t["class_weights"][1] > t["class_weights"][0]  # the rare class weighs more
 
 
+def test_expression_smoothing_follows_the_sections_expression_graph(supervised, annotated):
+    """``scoring.expression_smoothing``: after the spatial smoothing, each spot's log-odds are
+    blended with those of its nearest spots in the section's own expression space."""
+    from omib_st.pp import expression_neighbors
+
+    _, target = annotated
+    settings = supervised.config
+    plain = supervised.score(target)
+    try:
+        supervised.config = replace(
+            settings, **{"scoring.expression_smoothing": 0.5, "scoring.expression_neighbors": 10}
+        )
+        smoothed = supervised.score(target)
+    finally:
+        supervised.config = settings
+    expected = smooth_probability(plain.scores, expression_neighbors(target, 10), 0.5)
+    np.testing.assert_allclose(smoothed.scores, expected, rtol=1e-5)
+    assert not np.allclose(smoothed.scores, plain.scores)
+    np.testing.assert_array_equal(smoothed.parts["probability"], plain.parts["probability"])
+
+
 def test_the_score_is_the_ensembles_mean_log_odds(supervised, annotated, monkeypatch):
     _, target = annotated
     first, second = supervised.members

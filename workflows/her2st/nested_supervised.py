@@ -8,7 +8,8 @@ five patients only (train on four, score the fifth); the candidate with the best
 is chosen for P, then fitted on all five and scored on P. ``--inner-set`` adds settings to the
 inner fits only (``supervised.members=1``: select with single models, score the ensemble). The
 inner model that leaves out P and Q is the same for outer P (scoring Q) and outer Q (scoring P),
-so it is fitted once: 15 inner fits per candidate instead of 30. Writes ``OUT/inner.csv``
+so it is fitted once: 15 inner fits per candidate instead of 30. Candidates that differ only in
+``scoring.*`` settings share their fits and are rescored. Writes ``OUT/inner.csv``
 (every inner AUC) and ``OUT/outer.csv`` (per outer patient: the choice, every candidate's outer
 AUC, so the table also shows what each fixed candidate gives, and the issue's logistic baseline
 and its depth-thinned variant on the same fold).
@@ -35,13 +36,23 @@ def auc(target, scores) -> float:
     return float(roc_auc_score(is_anomalous(target)[keep], scores[keep]))
 
 
-def fit_and_score(sections, train, targets, setting, seed) -> dict[str, float]:
-    """AUC on each of ``targets`` of one model fitted on the sections ``train``."""
+def fit_and_score(sections, train, targets, settings, seed) -> dict[str, dict[str, float]]:
+    """AUC on each of ``targets`` of each named setting of ``settings``, fitted on the sections
+    ``train``. Settings that differ only in ``scoring.*`` share one fit, rescored."""
     import omib_st as om
 
-    detector = om.model.OmibDetector(make_config("omib", seed=seed, overrides=setting))
-    detector.fit([sections[n] for n in train], use_image=False, **SUPERVISED_FIT)
-    return {t: auc(sections[t], detector.score(sections[t]).scores) for t in targets}
+    out: dict[str, dict[str, float]] = {}
+    fits: dict[str, om.model.OmibDetector] = {}
+    for name, setting in settings.items():
+        model = {k: v for k, v in setting.items() if not k.startswith("scoring.")}
+        key = repr(sorted(model.items()))
+        if key not in fits:
+            fits[key] = om.model.OmibDetector(make_config("omib", seed=seed, overrides=model))
+            fits[key].fit([sections[n] for n in train], use_image=False, **SUPERVISED_FIT)
+        detector = fits[key]
+        detector.config = make_config("omib", seed=seed, overrides=setting)
+        out[name] = {t: auc(sections[t], detector.score(sections[t]).scores) for t in targets}
+    return out
 
 
 def main() -> None:
@@ -66,10 +77,10 @@ def main() -> None:
     if len({patient(n) for n in names}) != len(names):
         raise SystemExit("this script expects one labelled section per patient")
     inner: dict[str, dict[tuple[str, str], float]] = {name: {} for name in candidates}
-    for name, setting in candidates.items():  # inner models: every pair of patients left out
-        for a, b in itertools.combinations(names, 2):
-            rest = [n for n in names if n not in (a, b)]
-            aucs = fit_and_score(sections, rest, (a, b), setting | inner_set, args.seed)
+    for a, b in itertools.combinations(names, 2):  # inner models: every pair of patients out
+        rest = [n for n in names if n not in (a, b)]
+        settings = {name: setting | inner_set for name, setting in candidates.items()}
+        for name, aucs in fit_and_score(sections, rest, (a, b), settings, args.seed).items():
             inner[name][a, b], inner[name][b, a] = aucs[b], aucs[a]  # (outer, inner target)
             print(f"{name} without {a}, {b}: {aucs[a]:.3f} / {aucs[b]:.3f}", flush=True)
     inner_rows = [
@@ -83,10 +94,8 @@ def main() -> None:
         rest = [n for n in names if n != held_out]
         means = {name: np.mean([inner[name][held_out, t] for t in rest]) for name in candidates}
         chosen = max(means, key=means.get)
-        outer = {
-            name: fit_and_score(sections, rest, [held_out], setting, args.seed)[held_out]
-            for name, setting in candidates.items()
-        }
+        fitted = fit_and_score(sections, rest, [held_out], candidates, args.seed)
+        outer = {name: aucs[held_out] for name, aucs in fitted.items()}
         references = [sections[n] for n in rest]
         baselines = logistic(
             references,
