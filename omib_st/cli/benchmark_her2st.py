@@ -27,8 +27,9 @@ _METHODS = (
     "logistic",
     "logistic_raw",
     "logistic_thin",
+    "logistic_xs",
 )
-_SUPERVISED_DEFAULT = ("omib", "logistic", "logistic_raw", "logistic_thin")
+_SUPERVISED_DEFAULT = ("omib", "logistic", "logistic_raw", "logistic_thin", "logistic_xs")
 _DEFAULT = ("omib", *(m for m in _METHODS[6:] if m not in _SUPERVISED_DEFAULT))
 
 
@@ -65,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=_METHODS,
         metavar="METHOD",
         help=f"any of {', '.join(_METHODS)} (default: omib and every baseline of the protocol; "
-        "the omib_* ablations on request; logistic, logistic_raw and logistic_thin are the "
+        "the omib_* ablations on request; logistic, logistic_raw, logistic_thin and logistic_xs are the "
         "supervised protocol's baselines, the others the one-class protocol's)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2)")

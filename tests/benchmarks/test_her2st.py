@@ -414,7 +414,7 @@ def test_supervised_protocol_trains_on_labelled_spots(sections, monkeypatch, tin
 
     monkeypatch.setattr(om.model.OmibDetector, "fit", spy)
     fold = lopo_folds(list(sections), ["B1"])[0]
-    methods = ["omib", "logistic", "logistic_raw", "logistic_thin"]
+    methods = ["omib", "logistic", "logistic_raw", "logistic_thin", "logistic_xs"]
     records, scores = run_fold(sections, fold, methods, seed=0,
                                overrides=_flat(to_dict(tiny_config)), log=None,
                                protocol="supervised")  # fmt: skip
@@ -437,12 +437,32 @@ def test_supervised_protocol_trains_on_labelled_spots(sections, monkeypatch, tin
     assert units(["logistic_raw", "logistic_thin", "omib"], "supervised") == ["logistic", "omib"]
 
 
+def test_logistic_xs_is_the_recipe_smoothed_over_expression_neighbours(sections):
+    """``logistic_xs``: the issue's recipe (``logistic``) blended in log-odds over the target's
+    expression neighbours with the given scoring settings."""
+    from omib_st.benchmarks.her2st.logistic import logistic
+    from omib_st.config import ScoringConfig
+    from omib_st.pp import expression_neighbors
+    from omib_st.scoring import smooth_probability
+
+    refs, target = [sections["A1"], sections["A3"]], sections["B1"]
+    scoring = ScoringConfig(expression_smoothing=0.5, expression_neighbors=5)
+    out = logistic(refs, target, [evaluated(r) for r in refs], [is_anomalous(r) for r in refs],
+                   scoring=scoring)  # fmt: skip
+    graph = expression_neighbors(target, 5)
+    expected = smooth_probability(out["logistic"]["scores"], graph, 0.5)
+    np.testing.assert_allclose(out["logistic_xs"]["scores"], expected)
+    assert not np.allclose(out["logistic_xs"]["scores"], out["logistic"]["scores"])
+
+
 def test_cli_supervised_protocol_quick_smoke(fake_her2st, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["benchmark", "her2st", "--protocol", "supervised", "--quick", "--data",
                  str(fake_her2st), "--out", str(out), "--seeds", "0", "--targets", "B1"]) == 0  # fmt: skip
     table = pd.read_csv(out / "table.csv")
-    assert sorted(table.method) == ["logistic", "logistic_raw", "logistic_thin", "omib"]
+    assert sorted(table.method) == [
+        "logistic", "logistic_raw", "logistic_thin", "logistic_xs", "omib"
+    ]  # fmt: skip
     assert (table.protocol == "supervised").all() and table.auc.notna().all()
     text = capsys.readouterr().out
     assert "Supervised protocol" in text and "logistic regression (PCA) + radius smooth" in text

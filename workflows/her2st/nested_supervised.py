@@ -11,8 +11,9 @@ inner model that leaves out P and Q is the same for outer P (scoring Q) and oute
 so it is fitted once: 15 inner fits per candidate instead of 30. Candidates that differ only in
 ``scoring.*`` settings share their fits and are rescored. Writes ``OUT/inner.csv``
 (every inner AUC) and ``OUT/outer.csv`` (per outer patient: the choice, every candidate's outer
-AUC, so the table also shows what each fixed candidate gives, and the issue's logistic baseline
-and its depth-thinned variant on the same fold).
+AUC, so the table also shows what each fixed candidate gives, and the issue's logistic baseline,
+its depth-thinned variant and its expression-smoothed variant with the chosen candidate's scoring
+settings, on the same fold).
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def main() -> None:
             [evaluated(r) for r in references],
             [is_anomalous(r) for r in references],
             seed=args.seed,
+            scoring=make_config("omib", overrides=candidates[chosen]).scoring,
         )
         outer_rows.append(
             {"outer": held_out, "seed": args.seed, "chosen": chosen, "auc": outer[chosen]}
@@ -110,7 +112,7 @@ def main() -> None:
             | {f"inner[{name}]": value for name, value in means.items()}
             | {
                 f"auc[{method}]": auc(sections[held_out], baselines[method]["scores"])
-                for method in ("logistic", "logistic_thin")
+                for method in ("logistic", "logistic_thin", "logistic_xs")
             }
         )
         print(f"{held_out} chose {chosen}: outer AUC {outer[chosen]:.3f}", flush=True)

@@ -20,6 +20,11 @@ target spot deeper than the 0.25-quantile of the training spots' library sizes i
 thinned to that depth (:func:`~omib_st.pp.thin_counts`), because library size alone separates
 tumour from normal spots on some sections and inverts on others.
 
+``logistic_xs`` (our variant): ``logistic``'s score blended in log-odds over the target's
+expression neighbours with omib-st's ``scoring.expression_smoothing`` and
+``scoring.expression_neighbors``, so that omib-st's last scoring step is measured on the
+baseline too.
+
 Own threshold: 0.5 on the (smoothed) probability, the class-balanced classifier's decision.
 """
 
@@ -32,6 +37,7 @@ import numpy as np
 from anndata import AnnData
 
 from omib_st.benchmarks.her2st.knn_scanpy import radius_smooth, recipe_embedding
+from omib_st.config import ScoringConfig
 
 THRESHOLD = 0.5
 THIN_QUANTILE = 0.25
@@ -46,15 +52,18 @@ def logistic(
     positive: Sequence[np.ndarray],
     *,
     seed: int = 0,
+    scoring: ScoringConfig | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``{"logistic": result, "logistic_raw": result, "logistic_thin": result}`` with
-    ``scores`` (target), ``labels`` and ``threshold``; ``labelled[i]`` marks the training spots
-    of ``references[i]`` and ``positive[i]`` its anomalous ones."""
+    """``{"logistic": result, "logistic_raw": result, "logistic_thin": result, "logistic_xs":
+    result}`` with ``scores`` (target), ``labels`` and ``threshold``; ``labelled[i]`` marks the
+    training spots of ``references[i]`` and ``positive[i]`` its anomalous ones; ``scoring``
+    (default: the defaults) gives ``logistic_xs``'s expression smoothing."""
     import anndata as ad
     from sklearn.linear_model import LogisticRegression
 
     from omib_st.io.validate import get_coords
-    from omib_st.pp import thin_counts, thinning_depth
+    from omib_st.pp import expression_neighbors, thin_counts, thinning_depth
+    from omib_st.scoring import smooth_probability
 
     train = ad.concat([r[m] for r, m in zip(references, labelled)], join="inner")
     y = np.concatenate([p[m] for p, m in zip(positive, labelled)]).astype(int)
@@ -80,6 +89,11 @@ def logistic(
         "logistic_raw": raw,
         "logistic_thin": radius_smooth(probability(thinned(train), thinned(target)), coords),
     }
+    scoring = scoring or ScoringConfig()
+    neighbours = expression_neighbors(target, scoring.expression_neighbors)
+    scores["logistic_xs"] = smooth_probability(
+        scores["logistic"], neighbours, scoring.expression_smoothing
+    )
     return {
         name: {"scores": s, "labels": s > THRESHOLD, "threshold": THRESHOLD}
         for name, s in scores.items()

@@ -29,7 +29,7 @@ OMIB_VARIANTS: dict[str, dict[str, Any]] = {
 """omib-st and its ablations, as config overrides of the defaults."""
 STRONG = "knn_scanpy"
 """The strong kNN baseline of issue 13 (:mod:`~omib_st.benchmarks.her2st.knn_scanpy`)."""
-SUPERVISED_BASELINES = ("logistic", "logistic_raw", "logistic_thin")
+SUPERVISED_BASELINES = ("logistic", "logistic_raw", "logistic_thin", "logistic_xs")
 """Baselines of the supervised protocol (:mod:`~omib_st.benchmarks.her2st.logistic`)."""
 PROTOCOLS = ("one_class", "supervised")
 METHODS = (
@@ -62,6 +62,7 @@ LABELS = {
     "logistic": "logistic regression (PCA) + radius smooth (issue 15)",
     "logistic_raw": "logistic regression (PCA), not smoothed",
     "logistic_thin": "logistic regression (PCA) + radius smooth, depth-thinned",
+    "logistic_xs": "logistic regression (PCA) + radius smooth + expression-neighbour smooth",
 }
 HARNESS = {"train.progress_bar": False}
 """The only change to the defaults in every run: no progress bar in logs (results unaffected)."""

@@ -90,7 +90,9 @@ def run_unit(
         if unit == "logistic":
             labelled = [evaluated(r) for r in references]
             positive = [is_anomalous(r) for r in references]
-            results = logistic(references, target, labelled, positive, seed=seed)
+            results = logistic(
+                references, target, labelled, positive, seed=seed, scoring=config.scoring
+            )
         elif unit == STRONG:
             normal = [(r.obs[GROUP_KEY] == "normal").to_numpy() for r in references]
             results = knn_scanpy(references, target, normal)
