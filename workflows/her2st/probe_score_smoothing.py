@@ -1,0 +1,92 @@
+"""Does the target section's own expression structure sharpen a supervised score? (issue 15,
+exploratory: the screen behind ``scoring.expression_smoothing``)
+
+    OMP_NUM_THREADS=2 python workflows/her2st/probe_score_smoothing.py DATA SCORES METHOD
+
+``SCORES``: a harness run's ``scores.csv.gz``; ``METHOD``: one of its methods (``omib``,
+``logistic``). For every section and seed, each spot's log-odds are blended half and half, or
+three to one, with the mean over its ``k`` nearest spots in expression space: in the section's
+own principal components (:func:`omib_st.pp.expression_neighbors`) or in the training spots'
+(the issue's recipe embedding of the other patients). Prints one row of section AUCs per
+variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
+
+from omib_st.benchmarks.her2st.data import evaluated, is_anomalous, load_sections, patient
+from omib_st.benchmarks.her2st.knn_scanpy import recipe_embedding
+from omib_st.pp import expression_neighbors
+from omib_st.scoring import smooth_scores
+
+
+def log_odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def knn_graph(x: np.ndarray, k: int):
+    """Binary graph of each row's ``k`` nearest other rows."""
+    from scipy import sparse
+
+    _, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors()
+    n = len(x)
+    return sparse.csr_matrix((np.ones(n * k), idx.ravel(), np.arange(0, n * k + 1, k)), (n, n))
+
+
+def graphs(adata, reference_space) -> dict[str, object]:
+    """The neighbour graphs of one section, by name."""
+    out = {}
+    for k in (20, 50):
+        out[f"own space, k {k}"] = expression_neighbors(adata, k)
+        out[f"reference space, k {k}"] = knn_graph(reference_space, k)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("scores", type=Path)
+    parser.add_argument("method")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    sections = load_sections(args.data, image=False)
+    names = sorted(sections)
+    scores = pd.read_csv(args.scores)
+    scores = scores[scores.method == args.method]
+    aucs: dict[str, dict[str, list[float]]] = {}
+    for name in names:
+        adata = sections[name]
+        refs = [sections[n] for n in names if patient(n) != patient(name)]
+        train = ad.concat([r[evaluated(r)] for r in refs], join="inner")
+        embed, _ = recipe_embedding(train, adata)
+        keep, truth = evaluated(adata), is_anomalous(adata)[evaluated(adata)]
+        section_graphs = graphs(adata, embed(adata))
+        for _, run in scores[scores.target == name].groupby("seed"):
+            z = log_odds(run.set_index("spot").loc[adata.obs_names, "score"].to_numpy())
+            blended = {"score as it is": z} | {
+                f"{space}, w {w}": smooth_scores(z, graph, w)
+                for space, graph in section_graphs.items()
+                for w in (0.5, 0.75)
+            }
+            for variant, value in blended.items():
+                auc = roc_auc_score(truth, value[keep])
+                aucs.setdefault(variant, {}).setdefault(name, []).append(auc)
+        print(name, flush=True)
+    print("variant", *names, "mean", sep=" | ")
+    for variant, per in aucs.items():
+        means = [np.mean(per[n]) for n in names]
+        print(variant, *(f"{v:.3f}" for v in means), f"{np.mean(means):.3f}", sep=" | ")
+
+
+if __name__ == "__main__":
+    main()
