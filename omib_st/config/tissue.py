@@ -208,12 +208,14 @@ class ScoringConfig(Section):
     image_smoothing: float = fraction(0.25)
     """The same for the image evidence, before the modalities are combined. Chosen by
     leave-one-patient-out on real H&E (docs/benchmarks.md, issue 14)."""
-    expression_smoothing: float = fraction(0.0)
+    expression_smoothing: float = fraction(0.5)
     """Supervised models: share of each spot's log-odds (after ``smoothing``) replaced by the mean
     over its ``expression_neighbors`` nearest spots in the section's own expression space
     (:func:`~omib_st.pp.expression_neighbors`), so a spot is also judged by the spots of its
-    section that look like it, wherever they lie; 0 = off. One-class models ignore it."""
-    expression_neighbors: int = positive(50)
+    section that look like it, wherever they lie (0 = off; one-class models ignore it). It uses
+    the scored section's own expression, never labels. Both values were chosen by
+    leave-one-patient-out on her2st (docs/benchmarks.md, issue 15)."""
+    expression_neighbors: int = positive(20)
     self_trim: float = fraction(0.2)
     """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
 

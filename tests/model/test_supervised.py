@@ -15,6 +15,7 @@ from omib_st.errors import OmibError
 from omib_st.model import OmibDetector, fitting
 from omib_st.model.score import prepare_target
 from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
+from omib_st.pp import expression_neighbors
 from omib_st.scoring import smooth_probability
 from omib_st.train import BestState
 
@@ -60,10 +61,12 @@ def test_learns_a_planted_lesion_from_its_labels(supervised, annotated):
     np.testing.assert_array_equal(result.labels, result.scores > 0.5)
     assert result.threshold == 0.5 and set(result.parts) == {"probability"}
     graph = prepare_target(supervised, target, layer=None, library_id=None)[0].graph
-    smoothing = supervised.config.scoring.smoothing  # the probability, smoothed in log-odds
-    np.testing.assert_allclose(
-        result.scores, smooth_probability(result.parts["probability"], graph, smoothing), rtol=1e-5
-    )
+    scoring = supervised.config.scoring  # smoothed in log-odds, over space, then expression
+    spatial = smooth_probability(result.parts["probability"], graph, scoring.smoothing)
+    neighbours = expression_neighbors(target, scoring.expression_neighbors)
+    expected = smooth_probability(spatial, neighbours, scoring.expression_smoothing)
+    assert scoring.expression_smoothing > 0
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-5)
     t = supervised.training
     assert t["n_train_positive"] + t["n_train_negative"] == t["n_train_spots"]
     assert t["class_weights"][1] > t["class_weights"][0]  # the rare class weighs more
@@ -72,12 +75,11 @@ def test_learns_a_planted_lesion_from_its_labels(supervised, annotated):
 def test_expression_smoothing_follows_the_sections_expression_graph(supervised, annotated):
     """``scoring.expression_smoothing``: after the spatial smoothing, each spot's log-odds are
     blended with those of its nearest spots in the section's own expression space."""
-    from omib_st.pp import expression_neighbors
-
     _, target = annotated
     settings = supervised.config
-    plain = supervised.score(target)
     try:
+        supervised.config = replace(settings, **{"scoring.expression_smoothing": 0.0})
+        plain = supervised.score(target)
         supervised.config = replace(
             settings, **{"scoring.expression_smoothing": 0.5, "scoring.expression_neighbors": 10}
         )
@@ -148,6 +150,15 @@ def test_a_model_saved_before_the_ensemble_loads_as_one_module(
     monkeypatch.setattr(supervised, "members", supervised.members[:1])
     target = annotated[1]
     np.testing.assert_array_equal(loaded.score(target).scores, supervised.score(target).scores)
+
+
+def test_a_model_saved_before_expression_smoothing_scores_without_it(
+    supervised, tmp_path, rewrite_model
+):
+    path = supervised.save(tmp_path / "model")
+    rewrite_model(path, config=lambda config: config["scoring"].pop("expression_smoothing"))
+    assert OmibDetector.load(path).config.scoring.expression_smoothing == 0.0
+    assert supervised.config.scoring.expression_smoothing > 0
 
 
 @pytest.mark.parametrize("keep_best", [True, False])
