@@ -5,7 +5,9 @@ never seen? (issue 15)
 
 Fits ``OmibDetector`` in supervised mode on the labelled spots of A1–F1 (as
 ``omib-st fit A1 … F1 --label-key label_group --positive anomalous --ignore excluded``) and the
-issue's logistic baseline and its depth-thinned variant on the same spots, then scores every
+issue's logistic baseline and its depth-thinned and expression-smoothed variants on the same
+spots (``omib_no_xs``: omib-st's model scored without ``scoring.expression_smoothing``), then
+scores every
 other section of those patients that has expression clusters (A2–A6, B2–B6, C2–C6, D2–D6,
 E2–E3, F2–F3). Truth: the her2st authors' "cancer …" expression clusters (a proxy derived from
 expression; "unknown" clusters left out). Writes ``OUT/carry_over.csv`` (one row per section ×
@@ -25,6 +27,7 @@ from omib_st.benchmarks.her2st.logistic import logistic
 from omib_st.benchmarks.her2st.methods import SUPERVISED_FIT, make_config
 from omib_st.benchmarks.histology.data import load_section
 from omib_st.cli.benchmark import parse_set
+from omib_st.config import replace
 
 
 def main() -> None:
@@ -65,11 +68,14 @@ def main() -> None:
         for name, target in targets.items():
             scored = om.tl.detect(target, model=detector, copy=True)
             record(name, "omib", seed, scored.obs["omib_score"].to_numpy())
+        detector.config = replace(config, **{"scoring.expression_smoothing": 0.0})
+        for name, target in targets.items():
+            record(name, "omib_no_xs", seed, detector.score(target).scores)
     masks = [evaluated(r) for r in references]
     positive = [is_anomalous(r) for r in references]
     for name, target in targets.items():
         baselines = logistic(references, target, masks, positive)
-        for method in ("logistic", "logistic_thin"):
+        for method in ("logistic", "logistic_thin", "logistic_xs"):
             record(name, method, 0, baselines[method]["scores"])
     table = pd.DataFrame(rows)
     table.to_csv(args.out / "carry_over.csv", index=False)
