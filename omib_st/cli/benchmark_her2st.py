@@ -66,8 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=_METHODS,
         metavar="METHOD",
         help=f"any of {', '.join(_METHODS)} (default: omib and every baseline of the protocol; "
-        "the omib_* ablations on request; logistic, logistic_raw, logistic_thin and logistic_xs are the "
-        "supervised protocol's baselines, the others the one-class protocol's)",
+        "the omib_* ablations on request; logistic, logistic_raw, logistic_thin and "
+        "logistic_xs are the supervised protocol's baselines, the others the one-class "
+        "protocol's)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2)")
     parser.add_argument(
