@@ -23,13 +23,12 @@ def expression_neighbors(
     PCA. Binary ``spots × spots`` CSR, no self-loops, not symmetrised (row i: the neighbours of
     spot i). ``adata`` is not modified."""
     import scanpy as sc
-    from sklearn.neighbors import NearestNeighbors
 
     n = adata.n_obs
     k = min(n_neighbors, n - 1)
     if k < 1:
         return sparse.csr_matrix((n, n), dtype=np.float32)
-    own = AnnData(sparse.csr_matrix(counts_matrix(adata, layer), dtype=np.float32))
+    own = AnnData(counts_matrix(adata, layer).astype(np.float32))  # a copy: scanpy works in place
     sc.pp.normalize_total(own, target_sum=1e4)
     sc.pp.log1p(own)
     sc.pp.highly_variable_genes(own, n_top_genes=min(n_top_genes, own.n_vars))
@@ -37,8 +36,17 @@ def expression_neighbors(
     sc.pp.scale(own, max_value=10)
     comps = min(n_comps, own.n_obs - 1, own.n_vars - 1)
     sc.pp.pca(own, n_comps=comps, random_state=0)
-    _, neighbours = NearestNeighbors(n_neighbors=k).fit(own.obsm["X_pca"]).kneighbors()
-    return sparse.csr_matrix(  # kneighbors() without points: each spot's neighbours but itself
+    return knn_graph(own.obsm["X_pca"], k)
+
+
+def knn_graph(points: np.ndarray, k: int) -> sparse.csr_matrix:
+    """Each row of ``points`` linked to its ``k`` nearest other rows (Euclidean, ``k`` < rows):
+    binary CSR, no self-loops, not symmetrised."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(points)
+    _, neighbours = NearestNeighbors(n_neighbors=k).fit(points).kneighbors()
+    return sparse.csr_matrix(  # kneighbors() without points: each row's neighbours but itself
         (np.ones(n * k, dtype=np.float32), neighbours.ravel(), np.arange(0, n * k + 1, k)),
         shape=(n, n),
     )

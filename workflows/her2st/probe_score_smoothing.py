@@ -21,26 +21,17 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
-from sklearn.neighbors import NearestNeighbors
 
 from omib_st.benchmarks.her2st.data import evaluated, is_anomalous, load_sections, patient
 from omib_st.benchmarks.her2st.knn_scanpy import recipe_embedding
 from omib_st.pp import expression_neighbors
+from omib_st.pp.expression_graph import knn_graph
 from omib_st.scoring import smooth_scores
 
 
 def log_odds(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
-
-
-def knn_graph(x: np.ndarray, k: int):
-    """Binary graph of each row's ``k`` nearest other rows."""
-    from scipy import sparse
-
-    _, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors()
-    n = len(x)
-    return sparse.csr_matrix((np.ones(n * k), idx.ravel(), np.arange(0, n * k + 1, k)), (n, n))
 
 
 def graphs(adata, reference_space) -> dict[str, object]:
