@@ -9,8 +9,8 @@ issue's logistic baseline and its depth-thinned and expression-smoothed variants
 spots (``omib_no_xs``: omib-st's model scored without ``scoring.expression_smoothing``), then
 scores every other section of those patients that has expression clusters (A2–A6, B2–B6,
 C2–C6, D2–D6, E2–E3, F2–F3). Truth: the her2st authors' "cancer …" expression clusters (a
-proxy derived from expression; "unknown" clusters left out). Writes ``OUT/carry_over.csv`` (one row per section ×
-method × seed).
+proxy derived from expression; "unknown" clusters left out). Writes ``OUT/carry_over.csv``
+(one row per section × method × seed).
 """
 
 from __future__ import annotations
