@@ -17,6 +17,7 @@ from scipy import sparse
 
 from omib_st.config import ScoringConfig
 from omib_st.model.inference import evidence
+from omib_st.model.supervised import THRESHOLD
 from omib_st.scoring import (
     mixture_threshold,
     multiotsu_threshold,
@@ -119,3 +120,14 @@ def target_threshold(
     if rule is None:
         return reference_threshold(calibration, scoring, parts)
     return rule(scores, scoring, seed)
+
+
+def supervised_threshold(probability: np.ndarray, scoring: ScoringConfig, seed: int) -> float:
+    """The probability above which a supervised model labels a spot anomalous: 0.5 under
+    ``scoring.supervised_threshold: decision``; otherwise that rule's cut of the section's own
+    log-odds, as a probability (1 when the rule flags nothing)."""
+    if scoring.supervised_threshold == "decision":
+        return THRESHOLD
+    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-6, 1 - 1e-6)
+    cut = RULES[scoring.supervised_threshold](np.log(p / (1 - p)), scoring, seed)
+    return float(1 / (1 + np.exp(-cut)))

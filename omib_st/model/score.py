@@ -3,7 +3,7 @@
 One-class: each spot's negative log-likelihood per modality under the fused head, as robust
 z-scores against the reference, combined, smoothed over the spatial graph and cut by the
 ``scoring.threshold`` rule (:mod:`omib_st.model.calibration`). Supervised: the fused head's
-positive-class probability, cut at :data:`~omib_st.model.supervised.THRESHOLD`.
+positive-class probability, smoothed, cut by the ``scoring.supervised_threshold`` rule.
 """
 
 from __future__ import annotations
@@ -14,10 +14,15 @@ from typing import Any
 import numpy as np
 from anndata import AnnData
 
-from omib_st.model.calibration import depth_covariate, spot_scores, target_threshold
+from omib_st.model.calibration import (
+    depth_covariate,
+    spot_scores,
+    supervised_threshold,
+    target_threshold,
+)
 from omib_st.model.image_hooks import score_image_targets
 from omib_st.model.inference import evidence
-from omib_st.model.supervised import SUPERVISED, THRESHOLD, positive_probability
+from omib_st.model.supervised import SUPERVISED, positive_probability
 from omib_st.model.tissue_data import Section, normalise_stain, prepare_section, require_image
 from omib_st.model.tissue_dataset import TissueDataset
 from omib_st.pp import GeneAlignment, expression_neighbors
@@ -97,8 +102,8 @@ def supervised_result(detector: Any, section: Section, dataset: TissueDataset) -
     """Supervised mode: score = the fused head's positive-class probability (the ensemble's mean
     log-odds), smoothed in log-odds over the spatial graph (``scoring.smoothing``, as the
     one-class score) and then over the section's expression graph
-    (``scoring.expression_smoothing``), label = score > 0.5; ``parts = {"probability": the
-    unsmoothed probability}``."""
+    (``scoring.expression_smoothing``), label = score > the ``scoring.supervised_threshold``
+    rule's cut; ``parts = {"probability": the unsmoothed probability}``."""
     raw, xi = positive_probability(detector, dataset)
     scoring = detector.config.scoring
     probability = smooth_probability(raw, section.graph, scoring.smoothing)
@@ -106,12 +111,13 @@ def supervised_result(detector: Any, section: Section, dataset: TissueDataset) -
         probability = smooth_probability(
             probability, section.expression_graph, scoring.expression_smoothing
         )
+    threshold = supervised_threshold(probability, scoring, detector.config.train.seed)
     return DetectionResult(
         probability.astype(np.float32),
-        probability > THRESHOLD,
+        probability > threshold,
         xi.astype(np.float32),
         {"probability": raw},
-        THRESHOLD,
+        threshold,
         section.alignment,
         _info(detector, section, one_class=False),
     )

@@ -22,7 +22,8 @@ derived for (the paper's method without one-class adaptations):
 - score: the fused head's probability of the positive class, softmax(dDec(ξ))₁ with ζ_m = μ_m,
   averaged over the ensemble in log-odds, then smoothed over the spatial graph in log-odds with
   the one-class path's ``scoring.smoothing`` (:func:`~omib_st.scoring.smooth_probability`);
-  label: score > :data:`THRESHOLD` (0.5, the decision of the class-weighted classifier).
+  label: score > the ``scoring.supervised_threshold`` rule's cut (``decision``: :data:`THRESHOLD`,
+  0.5, the decision of the class-weighted classifier; or a rule on the section's own log-odds).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ ONE_CLASS, SUPERVISED = "one_class", "supervised"
 POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
 """Per-spot training class codes."""
 THRESHOLD = 0.5
-"""A spot is labelled anomalous when its positive-class probability exceeds this."""
+"""Under ``scoring.supervised_threshold: decision``, a spot is labelled anomalous when its
+positive-class probability exceeds this."""
 MAX_LOG_ODDS = float(np.log(1e6))
 """Each module's log-odds are clipped to ± this before the ensemble mean (p within 1e-6 of 0
 or 1, as the smoothing clips), so one saturated module cannot outvote the others."""

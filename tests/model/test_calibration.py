@@ -13,6 +13,7 @@ from omib_st.model.calibration import (
     CALIBRATION_KEYS,
     calibrate,
     reference_threshold,
+    supervised_threshold,
     target_threshold,
 )
 from omib_st.model.tissue_data import prepare_section
@@ -100,6 +101,25 @@ def test_each_rule_cuts_the_target_scores_or_the_reference():
         scoring = dataclasses.replace(base, threshold=rule)
         assert target_threshold(scores, cal, scoring, seed=3) == cut, rule
     assert len(set(expected.values())) == 4
+
+
+def test_a_supervised_rule_cuts_the_sections_own_log_odds():
+    """``decision`` keeps the classifier's 0.5; the other rules cut the section's own log-odds,
+    so a section whose probabilities all fall below 0.5 (a new patient) is still split."""
+    rng = np.random.default_rng(0)
+    log_odds = np.concatenate([rng.normal(-6, 0.5, 200), rng.normal(-3, 0.5, 100)])
+    p = 1 / (1 + np.exp(-log_odds))
+    assert supervised_threshold(p, ScoringConfig(), seed=0) == 0.5
+    assert not (p > 0.5).any()
+    for rule, cut in {"otsu": otsu_threshold, "multiotsu": multiotsu_threshold}.items():
+        scoring = ScoringConfig(supervised_threshold=rule)
+        threshold = supervised_threshold(p, scoring, seed=0)
+        np.testing.assert_allclose(threshold, 1 / (1 + np.exp(-cut(log_odds))), rtol=1e-6)
+        flagged = p > threshold  # the higher group, and not the whole section
+        assert flagged[200:].mean() > 0.9 and flagged[:200].mean() < 0.9, rule
+    mixture = ScoringConfig(supervised_threshold="mixture", prior_anomaly_fraction=0.3)
+    flagged = p > supervised_threshold(p, mixture, seed=0)
+    assert flagged[200:].mean() > 0.9 and flagged[:200].mean() < 0.1
 
 
 def test_calibrate_scores_the_held_out_spots_with_their_neighbours(fitted, normal_reference):

@@ -16,7 +16,7 @@ from omib_st.model import OmibDetector, fitting
 from omib_st.model.score import prepare_target
 from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
 from omib_st.pp import expression_neighbors
-from omib_st.scoring import smooth_probability
+from omib_st.scoring import otsu_threshold, smooth_probability
 from omib_st.train import BestState
 
 LESION = ("both", "expression")
@@ -90,6 +90,23 @@ def test_expression_smoothing_follows_the_sections_expression_graph(supervised, 
     np.testing.assert_allclose(smoothed.scores, expected, rtol=1e-5)
     assert not np.allclose(smoothed.scores, plain.scores)
     np.testing.assert_array_equal(smoothed.parts["probability"], plain.parts["probability"])
+
+
+def test_a_section_adaptive_rule_labels_by_the_sections_own_log_odds(supervised, annotated):
+    """``scoring.supervised_threshold`` other than ``decision`` cuts the scored section's own
+    smoothed log-odds; the scores stay the same."""
+    _, target = annotated
+    settings = supervised.config
+    try:
+        supervised.config = replace(settings, **{"scoring.supervised_threshold": "otsu"})
+        result = supervised.score(target)
+    finally:
+        supervised.config = settings
+    log_odds = np.log(result.scores.astype(np.float64) / (1 - result.scores))
+    cut = otsu_threshold(log_odds)
+    np.testing.assert_allclose(result.threshold, 1 / (1 + np.exp(-cut)), rtol=1e-5)
+    np.testing.assert_array_equal(result.labels, result.scores > result.threshold)
+    np.testing.assert_allclose(result.scores, supervised.score(target).scores)
 
 
 def test_the_score_is_the_ensembles_mean_log_odds(supervised, annotated, monkeypatch):
