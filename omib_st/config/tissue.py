@@ -216,13 +216,14 @@ class ScoringConfig(Section):
     the scored section's own expression, never labels. Both values were chosen by
     leave-one-patient-out on her2st (docs/benchmarks.md, issue 15)."""
     expression_neighbors: int = positive(20)
-    supervised_threshold: Literal["decision", "mixture", "otsu", "multiotsu"] = "decision"
+    supervised_threshold: Literal["decision", "mixture", "otsu", "multiotsu"] = "multiotsu"
     """Supervised models: how the (smoothed) probabilities of a sample become labels.
-    ``decision``: p > 0.5, the class-weighted classifier's own decision. ``otsu``,
-    ``multiotsu``, ``mixture``: the rule of ``threshold`` of that name, cut on the sample's own
-    log-odds, so a section whose probabilities are shifted as a whole (a new patient) is still
-    split; like the one-class rules, they always flag part of a section. One-class models
-    ignore it."""
+    ``multiotsu``, ``otsu``, ``mixture``: the rule of ``threshold`` of that name, cut on the
+    sample's own log-odds, so a section whose probabilities are shifted as a whole (a new
+    patient) is still split; like the one-class rules, they always flag part of a section.
+    ``decision``: p > 0.5, the class-weighted classifier's own decision, for samples that may
+    hold no tumour. One-class models ignore it. The default was chosen by nested
+    leave-one-patient-out on her2st (docs/benchmarks.md, issue 15)."""
     self_trim: float = fraction(0.2)
     """Self-referenced mode: fraction of highest-scoring spots removed before refitting."""
 

@@ -31,7 +31,7 @@ config.yaml, score statistics with a depth slope)."""
 BEFORE_SETTINGS = {
     "image": {"thumbnail": 8, "stain": "none"},
     "supervised": {"members": 1, "keep_best": False},
-    "scoring": {"expression_smoothing": 0.0},
+    "scoring": {"expression_smoothing": 0.0, "supervised_threshold": "decision"},
 }
 """Settings added since format 3 whose default changed: the value a model saved before them
 was trained with (its ``config.yaml`` lacks the key)."""

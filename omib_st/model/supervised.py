@@ -21,9 +21,11 @@ derived for (the paper's method without one-class adaptations):
   with the lowest validation task loss on the held-out labelled spots;
 - score: the fused head's probability of the positive class, softmax(dDec(ξ))₁ with ζ_m = μ_m,
   averaged over the ensemble in log-odds, then smoothed over the spatial graph in log-odds with
-  the one-class path's ``scoring.smoothing`` (:func:`~omib_st.scoring.smooth_probability`);
-  label: score > the ``scoring.supervised_threshold`` rule's cut (``decision``: :data:`THRESHOLD`,
-  0.5, the decision of the class-weighted classifier; or a rule on the section's own log-odds).
+  the one-class path's ``scoring.smoothing`` (:func:`~omib_st.scoring.smooth_probability`) and
+  then over the section's expression neighbours (``scoring.expression_smoothing``);
+  label: score > the ``scoring.supervised_threshold`` rule's cut (default: the lowest multi-Otsu
+  cut of the section's own log-odds; ``decision``: :data:`THRESHOLD`, 0.5, the decision of the
+  class-weighted classifier).
 """
 
 from __future__ import annotations

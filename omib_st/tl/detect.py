@@ -54,8 +54,9 @@ def detect(
 
     - ``obs[f"{key_added}_score"]``: float, higher = more anomalous (supervised: the probability
       of the positive class); ``obs[f"{key_added}_anomaly"]``: bool, from the label-free
-      threshold (supervised: probability > 0.5); ``obsm[f"X_{key_added}"]``: the fused ξ (of
-      the first module of a supervised ensemble);
+      threshold (supervised: the ``scoring.supervised_threshold`` rule's cut of the
+      probability); ``obsm[f"X_{key_added}"]``: the fused ξ (of the first module of a
+      supervised ensemble);
     - ``uns[key_added]``, plain types: ``mode`` (``"one_class"`` or ``"supervised"``),
       ``source`` (``"model"``, ``"reference"``, ``"normal_key"``, ``"label_key"`` or
       ``"self-referenced"``), resolved params, version, modalities, β, M_u, Ĥ/Î estimates, r per

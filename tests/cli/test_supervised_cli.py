@@ -64,7 +64,8 @@ def test_fit_with_labels_then_score(annotated, tmp_path, capsys):
     scored = sc.read_h5ad(out)
     assert scored.uns["omib"]["mode"] == "supervised"
     assert scored.obs["omib_score"].between(0, 1).all()
-    assert (scored.obs["omib_anomaly"] == (scored.obs["omib_score"] > 0.5)).all()
+    threshold = scored.uns["omib"]["threshold"]
+    assert (scored.obs["omib_anomaly"] == (scored.obs["omib_score"] > threshold)).all()
 
 
 BOTH_KEYS = [

@@ -109,7 +109,7 @@ def test_a_supervised_rule_cuts_the_sections_own_log_odds():
     rng = np.random.default_rng(0)
     log_odds = np.concatenate([rng.normal(-6, 0.5, 200), rng.normal(-3, 0.5, 100)])
     p = 1 / (1 + np.exp(-log_odds))
-    assert supervised_threshold(p, ScoringConfig(), seed=0) == 0.5
+    assert supervised_threshold(p, ScoringConfig(supervised_threshold="decision"), seed=0) == 0.5
     assert not (p > 0.5).any()
     for rule, cut in {"otsu": otsu_threshold, "multiotsu": multiotsu_threshold}.items():
         scoring = ScoringConfig(supervised_threshold=rule)

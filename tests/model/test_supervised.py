@@ -16,7 +16,7 @@ from omib_st.model import OmibDetector, fitting
 from omib_st.model.score import prepare_target
 from omib_st.model.supervised import IGNORED, NEGATIVE, POSITIVE, class_weights, spot_classes
 from omib_st.pp import expression_neighbors
-from omib_st.scoring import otsu_threshold, smooth_probability
+from omib_st.scoring import multiotsu_threshold, otsu_threshold, smooth_probability
 from omib_st.train import BestState
 
 LESION = ("both", "expression")
@@ -58,8 +58,7 @@ def test_learns_a_planted_lesion_from_its_labels(supervised, annotated):
     assert supervised.mode == "supervised" and supervised.module.task.kind == "classification"
     assert roc_auc_score(truth, result.scores) >= 0.95
     assert ((result.scores >= 0) & (result.scores <= 1)).all()  # a probability
-    np.testing.assert_array_equal(result.labels, result.scores > 0.5)
-    assert result.threshold == 0.5 and set(result.parts) == {"probability"}
+    assert set(result.parts) == {"probability"}
     graph = prepare_target(supervised, target, layer=None, library_id=None)[0].graph
     scoring = supervised.config.scoring  # smoothed in log-odds, over space, then expression
     spatial = smooth_probability(result.parts["probability"], graph, scoring.smoothing)
@@ -92,19 +91,21 @@ def test_expression_smoothing_follows_the_sections_expression_graph(supervised, 
     np.testing.assert_array_equal(smoothed.parts["probability"], plain.parts["probability"])
 
 
-def test_a_section_adaptive_rule_labels_by_the_sections_own_log_odds(supervised, annotated):
-    """``scoring.supervised_threshold`` other than ``decision`` cuts the scored section's own
-    smoothed log-odds; the scores stay the same."""
+@pytest.mark.parametrize("rule", ["multiotsu", "otsu", "decision"])
+def test_labels_follow_the_supervised_threshold_rule(supervised, annotated, rule):
+    """The default ``multiotsu`` and ``otsu`` cut the scored section's own smoothed log-odds;
+    ``decision`` is p > 0.5. The rule changes the labels, never the scores."""
     _, target = annotated
     settings = supervised.config
+    assert settings.scoring.supervised_threshold == "multiotsu"
     try:
-        supervised.config = replace(settings, **{"scoring.supervised_threshold": "otsu"})
+        supervised.config = replace(settings, **{"scoring.supervised_threshold": rule})
         result = supervised.score(target)
     finally:
         supervised.config = settings
     log_odds = np.log(result.scores.astype(np.float64) / (1 - result.scores))
-    cut = otsu_threshold(log_odds)
-    np.testing.assert_allclose(result.threshold, 1 / (1 + np.exp(-cut)), rtol=1e-5)
+    cuts = {"multiotsu": multiotsu_threshold, "otsu": otsu_threshold, "decision": lambda _: 0.0}
+    np.testing.assert_allclose(result.threshold, 1 / (1 + np.exp(-cuts[rule](log_odds))), 1e-5)
     np.testing.assert_array_equal(result.labels, result.scores > result.threshold)
     np.testing.assert_allclose(result.scores, supervised.score(target).scores)
 
@@ -148,8 +149,9 @@ def test_save_load_round_trip_and_tl_detect(supervised, annotated, tmp_path):
     np.testing.assert_array_equal(loaded.score(target).scores, supervised.score(target).scores)
     scored = om.tl.detect(target, model=path, copy=True)
     assert scored.uns["omib"]["mode"] == "supervised" and scored.uns["omib"]["source"] == "model"
-    assert scored.uns["omib"]["threshold"] == 0.5 and scored.uns["omib"]["members"] == 2
-    np.testing.assert_array_equal(scored.obs["omib_anomaly"], scored.obs["omib_score"] > 0.5)
+    threshold = scored.uns["omib"]["threshold"]
+    assert threshold == supervised.score(target).threshold and scored.uns["omib"]["members"] == 2
+    np.testing.assert_array_equal(scored.obs["omib_anomaly"], scored.obs["omib_score"] > threshold)
 
 
 def test_a_model_saved_before_the_ensemble_loads_as_one_module(
@@ -169,13 +171,16 @@ def test_a_model_saved_before_the_ensemble_loads_as_one_module(
     np.testing.assert_array_equal(loaded.score(target).scores, supervised.score(target).scores)
 
 
-def test_a_model_saved_before_expression_smoothing_scores_without_it(
-    supervised, tmp_path, rewrite_model
+@pytest.mark.parametrize(
+    ("key", "before"), [("expression_smoothing", 0.0), ("supervised_threshold", "decision")]
+)
+def test_a_model_saved_before_a_scoring_setting_scores_as_it_did(
+    supervised, tmp_path, rewrite_model, key, before
 ):
     path = supervised.save(tmp_path / "model")
-    rewrite_model(path, config=lambda config: config["scoring"].pop("expression_smoothing"))
-    assert OmibDetector.load(path).config.scoring.expression_smoothing == 0.0
-    assert supervised.config.scoring.expression_smoothing > 0
+    rewrite_model(path, config=lambda config: config["scoring"].pop(key))
+    assert getattr(OmibDetector.load(path).config.scoring, key) == before
+    assert getattr(supervised.config.scoring, key) != before
 
 
 @pytest.mark.parametrize("keep_best", [True, False])

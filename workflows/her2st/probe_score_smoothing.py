@@ -1,14 +1,15 @@
 """Does the target section's own expression structure sharpen a supervised score? (issue 15,
 exploratory: the screen behind ``scoring.expression_smoothing``)
 
-    OMP_NUM_THREADS=2 python workflows/her2st/probe_score_smoothing.py DATA SCORES METHOD
+    OMP_NUM_THREADS=2 python workflows/her2st/probe_score_smoothing.py DATA SCORES METHOD [--linear]
 
 ``SCORES``: a harness run's ``scores.csv.gz``; ``METHOD``: one of its methods (``omib``,
 ``logistic``). For every section and seed, each spot's log-odds are blended half and half, or
 three to one, with the mean over its ``k`` nearest spots in expression space: in the section's
 own principal components (:func:`omib_st.pp.expression_neighbors`) or in the training spots'
-(the issue's recipe embedding of the other patients). Prints one row of section AUCs per
-variant.
+(the issue's recipe embedding of the other patients). ``--linear`` blends the scores as they
+are, for scores that are not probabilities (a one-class run's robust z-scores, kNN distances).
+Prints one row of section AUCs per variant.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("scores", type=Path)
     parser.add_argument("method")
+    parser.add_argument("--linear", action="store_true", help="blend the scores, not log-odds")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     sections = load_sections(args.data, image=False)
@@ -63,7 +65,8 @@ def main() -> None:
         keep, truth = evaluated(adata), is_anomalous(adata)[evaluated(adata)]
         section_graphs = graphs(adata, embed(adata))
         for _, run in scores[scores.target == name].groupby("seed"):
-            z = log_odds(run.set_index("spot").loc[adata.obs_names, "score"].to_numpy())
+            z = run.set_index("spot").loc[adata.obs_names, "score"].to_numpy()
+            z = z if args.linear else log_odds(z)
             blended = {"score as it is": z} | {
                 f"{space}, w {w}": smooth_scores(z, graph, w)
                 for space, graph in section_graphs.items()
