@@ -8,7 +8,8 @@ exploratory: the screen behind ``scoring.expression_smoothing``)
 three to one, with the mean over its ``k`` nearest spots in expression space: in the section's
 own principal components (:func:`omib_st.pp.expression_neighbors`) or in the training spots'
 (the issue's recipe embedding of the other patients). ``--linear`` blends the scores as they
-are, for scores that are not probabilities (a one-class run's robust z-scores, kNN distances).
+are, for scores that are not probabilities (a one-class run's robust z-scores, kNN distances);
+``--neighbors`` sets the ``k`` values (default 20 50).
 Prints one row of section AUCs per variant.
 """
 
@@ -35,10 +36,10 @@ def log_odds(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def graphs(adata, reference_space) -> dict[str, object]:
+def graphs(adata, reference_space, neighbours=(20, 50)) -> dict[str, object]:
     """The neighbour graphs of one section, by name."""
     out = {}
-    for k in (20, 50):
+    for k in neighbours:
         out[f"own space, k {k}"] = expression_neighbors(adata, k)
         out[f"reference space, k {k}"] = knn_graph(reference_space, k)
     return out
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("scores", type=Path)
     parser.add_argument("method")
     parser.add_argument("--linear", action="store_true", help="blend the scores, not log-odds")
+    parser.add_argument("--neighbors", type=int, nargs="+", default=[20, 50], metavar="K")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     sections = load_sections(args.data, image=False)
@@ -63,7 +65,7 @@ def main() -> None:
         train = ad.concat([r[evaluated(r)] for r in refs], join="inner")
         embed, _ = recipe_embedding(train, adata)
         keep, truth = evaluated(adata), is_anomalous(adata)[evaluated(adata)]
-        section_graphs = graphs(adata, embed(adata))
+        section_graphs = graphs(adata, embed(adata), args.neighbors)
         for _, run in scores[scores.target == name].groupby("seed"):
             z = run.set_index("spot").loc[adata.obs_names, "score"].to_numpy()
             z = z if args.linear else log_odds(z)
