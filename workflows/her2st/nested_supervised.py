@@ -46,13 +46,18 @@ def auc(target, scores) -> float:
 
 def own_label_metrics(target, scores, scoring, rules, seed) -> dict[str, float]:
     """F1 and MCC at the own threshold of each ``scoring.supervised_threshold`` rule."""
-    keep, truth = evaluated(target), is_anomalous(target)[evaluated(target)]
-    out = {}
+    keep = evaluated(target)
+    truth, out = is_anomalous(target)[keep], {}
     for rule in rules:
         cut = supervised_threshold(scores, replace(scoring, supervised_threshold=rule), seed)
         out[f"f1[{rule}]"] = f1(scores[keep] > cut, truth)
         out[f"mcc[{rule}]"] = mcc(scores[keep] > cut, truth)
     return out
+
+
+def inner_mean(inner, name, held_out, key) -> float:
+    """Mean ``key`` of candidate ``name`` over the inner folds of the outer patient ``held_out``."""
+    return float(np.mean([m[key] for (o, _), m in inner[name].items() if o == held_out]))
 
 
 def fit_and_score(sections, train, targets, settings, seed, rules=()) -> dict[str, dict]:
@@ -129,13 +134,9 @@ def main() -> None:
     outer_rows = []
     for held_out in names:
         rest = [n for n in names if n != held_out]
-
-        def inner_mean(name, key, held_out=held_out, rest=rest):
-            return np.mean([inner[name][held_out, t][key] for t in rest])
-
-        means = {name: inner_mean(name, "auc") for name in candidates}
+        means = {name: inner_mean(inner, name, held_out, "auc") for name in candidates}
         chosen = max(means, key=means.get)
-        rule_means = {rule: inner_mean(chosen, f"f1[{rule}]") for rule in rules}
+        rule_means = {r: inner_mean(inner, chosen, held_out, f"f1[{r}]") for r in rules}
         rule = max(rule_means, key=rule_means.get) if rules else None
         fitted = fit_and_score(sections, rest, [held_out], candidates, args.seed, rules)
         outer = {name: metrics[held_out] for name, metrics in fitted.items()}
