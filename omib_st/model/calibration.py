@@ -19,6 +19,7 @@ from omib_st.config import ScoringConfig
 from omib_st.model.inference import evidence
 from omib_st.model.supervised import THRESHOLD
 from omib_st.scoring import (
+    log_odds,
     mixture_threshold,
     multiotsu_threshold,
     otsu_threshold,
@@ -128,6 +129,5 @@ def supervised_threshold(probability: np.ndarray, scoring: ScoringConfig, seed: 
     log-odds, as a probability (1 when the rule flags nothing)."""
     if scoring.supervised_threshold == "decision":
         return THRESHOLD
-    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-6, 1 - 1e-6)
-    cut = RULES[scoring.supervised_threshold](np.log(p / (1 - p)), scoring, seed)
+    cut = RULES[scoring.supervised_threshold](log_odds(probability), scoring, seed)
     return float(1 / (1 + np.exp(-cut)))

@@ -1,6 +1,6 @@
 """From per-spot evidence to scores and labels: standardisation, smoothing, thresholds."""
 
-from omib_st.scoring.smoothing import smooth_probability, smooth_scores
+from omib_st.scoring.smoothing import log_odds, smooth_probability, smooth_scores
 from omib_st.scoring.standardize import combine, pool, robust_stats, zscores
 from omib_st.scoring.threshold import (
     mixture_threshold,
@@ -11,6 +11,7 @@ from omib_st.scoring.threshold import (
 
 __all__ = [
     "combine",
+    "log_odds",
     "mixture_threshold",
     "multiotsu_threshold",
     "otsu_threshold",

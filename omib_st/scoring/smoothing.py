@@ -17,10 +17,15 @@ def smooth_scores(scores: np.ndarray, graph: sparse.spmatrix, weight: float) -> 
     return (1 - weight) * scores + weight * neighbour_mean
 
 
+def log_odds(probability: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """log(p / (1 − p)), with p clipped to [eps, 1 − eps] (float64)."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
 def smooth_probability(
     probability: np.ndarray, graph: sparse.spmatrix, weight: float, eps: float = 1e-6
 ) -> np.ndarray:
     """:func:`smooth_scores` of the log-odds, mapped back to a probability: the neighbours of a
     saturated spot (p ≈ 0 or 1) still move it, which averaging probabilities would not."""
-    p = np.clip(np.asarray(probability, dtype=np.float64), eps, 1 - eps)
-    return 1 / (1 + np.exp(-smooth_scores(np.log(p / (1 - p)), graph, weight)))
+    return 1 / (1 + np.exp(-smooth_scores(log_odds(probability, eps), graph, weight)))

@@ -27,6 +27,7 @@ from sklearn.neural_network import MLPClassifier
 from omib_st.benchmarks.her2st.data import evaluated, is_anomalous, load_sections, patient
 from omib_st.benchmarks.her2st.knn_scanpy import RADIUS, radius_smooth, recipe_embedding
 from omib_st.io.validate import get_coords
+from omib_st.scoring import log_odds
 
 
 def neighbour_mean(z: np.ndarray, coords: np.ndarray) -> np.ndarray:
@@ -34,11 +35,6 @@ def neighbour_mean(z: np.ndarray, coords: np.ndarray) -> np.ndarray:
     tree = cKDTree(coords)
     spacing = np.median(tree.query(coords, 2)[0][:, 1])
     return np.array([z[n].mean(axis=0) for n in tree.query_ball_point(coords, RADIUS * spacing)])
-
-
-def log_odds(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
 
 
 def probe_fold(refs, target, seeds) -> dict[str, float]:

@@ -28,12 +28,7 @@ from omib_st.benchmarks.her2st.data import evaluated, is_anomalous, load_section
 from omib_st.benchmarks.her2st.knn_scanpy import recipe_embedding
 from omib_st.pp import expression_neighbors
 from omib_st.pp.expression_graph import knn_graph
-from omib_st.scoring import smooth_scores
-
-
-def log_odds(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+from omib_st.scoring import log_odds, smooth_scores
 
 
 def graphs(adata, reference_space, neighbours=(20, 50)) -> dict[str, object]:
